@@ -4,6 +4,7 @@ package net
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	stdnet "net"
 	"os"
@@ -26,9 +27,10 @@ type sock struct {
 
 func newSock(fd int) *sock { return &sock{fd: fd} }
 
-// acquire takes a reference for one system call; errClosed when closed.
+// acquire takes a reference for one system call; net.ErrClosed when
+// closed. A nil *sock (a zero-valued TCPStream, say) counts as closed.
 func (s *sock) acquire() error {
-	if !s.ref.Acquire() {
+	if s == nil || !s.ref.Acquire() {
 		return stdnet.ErrClosed
 	}
 	return nil
@@ -45,6 +47,9 @@ func (s *sock) release() {
 // close marks the socket closed; the descriptor is closed at once, or by
 // the last system call still using it. A second close returns net.ErrClosed.
 func (s *sock) close() error {
+	if s == nil {
+		return stdnet.ErrClosed
+	}
 	first, closeNow := s.ref.Close()
 	if !first {
 		return stdnet.ErrClosed
@@ -190,24 +195,23 @@ func (s *sock) peek(p []byte) (int, error) {
 	return n, nil
 }
 
-// ShutdownHow says which halves of a connection Shutdown closes.
-type ShutdownHow int
-
-const (
-	// ShutdownRead closes the reading half: reads return end of stream.
-	ShutdownRead ShutdownHow = unix.SHUT_RD
-	// ShutdownWrite closes the writing half: the peer reads end of stream.
-	ShutdownWrite ShutdownHow = unix.SHUT_WR
-	// ShutdownBoth closes both halves.
-	ShutdownBoth ShutdownHow = unix.SHUT_RDWR
-)
-
 func (s *sock) shutdown(how ShutdownHow) error {
+	var sysHow int
+	switch how {
+	case ShutdownRead:
+		sysHow = unix.SHUT_RD
+	case ShutdownWrite:
+		sysHow = unix.SHUT_WR
+	case ShutdownBoth:
+		sysHow = unix.SHUT_RDWR
+	default:
+		return fmt.Errorf("metal/net: shutdown: %w", errInvalidShutdownHow)
+	}
 	if err := s.acquire(); err != nil {
 		return err
 	}
 	defer s.release()
-	return wrapSys("shutdown", unix.Shutdown(s.fd, int(how)))
+	return wrapSys("shutdown", unix.Shutdown(s.fd, sysHow))
 }
 
 // takeError returns and clears the socket's pending error (SO_ERROR): how a
@@ -218,7 +222,7 @@ func (s *sock) takeError() error {
 		return err
 	}
 	if v != 0 {
-		return os.NewSyscallError("connect", unix.Errno(v))
+		return os.NewSyscallError("socket error", unix.Errno(v))
 	}
 	return nil
 }
@@ -246,4 +250,114 @@ func totalLen(bufs [][]byte) int {
 		n += len(b)
 	}
 	return n
+}
+
+// newSocket opens a socket that is O_NONBLOCK and FD_CLOEXEC from birth
+// (see sysSocket for how each platform manages that) and wraps it in a sock.
+// family, typ and proto are socket(2)'s arguments, e.g. unix.AF_INET,
+// unix.SOCK_STREAM, 0.
+func newSocket(family, typ, proto int) (*sock, error) {
+	fd, err := sysSocket(family, typ, proto)
+	if err != nil {
+		return nil, err
+	}
+	return newSock(fd), nil
+}
+
+// setNonblockCloexec makes fd non-blocking and close-on-exec. It serves the
+// platforms whose socket(2) or accept(2) cannot do so atomically; the caller
+// holds syscall.ForkLock for reading from the moment fd was created, so no
+// fork can copy fd into a child before FD_CLOEXEC is set.
+func setNonblockCloexec(fd int) error {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return wrapSys("fcntl(F_SETFD)", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return wrapSys("fcntl(F_SETFL)", err)
+	}
+	return nil
+}
+
+// bind binds the socket to sa.
+func (s *sock) bind(sa unix.Sockaddr) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	return wrapSys("bind", unix.Bind(s.fd, sa))
+}
+
+// listen marks the socket as accepting connections, with the given backlog.
+func (s *sock) listen(backlog int) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	return wrapSys("listen", unix.Listen(s.fd, backlog))
+}
+
+// connect starts connecting to sa. The socket is non-blocking, so the
+// connection usually completes later: EINPROGRESS is success. The caller
+// registers the socket Writable, waits for the event, and then asks
+// takeError (and getpeername) whether it worked. A Unix-domain connect to a
+// listener whose backlog is full returns ErrWouldBlock (EAGAIN) instead.
+//
+// EINTR is success too and is not retried: a non-blocking connect carries
+// on in the kernel after the signal, and a second connect would only report
+// EALREADY.
+func (s *sock) connect(sa unix.Sockaddr) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	switch err := unix.Connect(s.fd, sa); err {
+	case nil, unix.EINPROGRESS, unix.EINTR:
+		return nil
+	default:
+		return ioErr("connect", err)
+	}
+}
+
+// accept takes one pending connection off a listening socket, returning it
+// as a new non-blocking, close-on-exec sock with the peer's address. With
+// no connection pending it returns ErrWouldBlock. Other errors, including
+// ECONNABORTED for a connection reset while it waited, are returned as they
+// are; the caller may simply accept again.
+func (s *sock) accept() (*sock, unix.Sockaddr, error) {
+	if err := s.acquire(); err != nil {
+		return nil, nil, err
+	}
+	defer s.release()
+	var nfd int
+	var sa unix.Sockaddr
+	err := sysx.IgnoringEINTR(func() error {
+		var err error
+		nfd, sa, err = sysAccept(s.fd)
+		return err
+	})
+	if err != nil {
+		return nil, nil, ioErr("accept", err)
+	}
+	return newSock(nfd), sa, nil
+}
+
+// localSockaddr returns the address the socket is bound to (getsockname).
+func (s *sock) localSockaddr() (unix.Sockaddr, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	sa, err := unix.Getsockname(s.fd)
+	return sa, wrapSys("getsockname", err)
+}
+
+// peerSockaddr returns the address of the connected peer (getpeername);
+// ENOTCONN while a connect is still in progress or after it failed.
+func (s *sock) peerSockaddr() (unix.Sockaddr, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	sa, err := unix.Getpeername(s.fd)
+	return sa, wrapSys("getpeername", err)
 }
