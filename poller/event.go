@@ -120,5 +120,3 @@ func (ev *Events) push(t Token, f eventFlags) {
 	ev.list = append(ev.list, Event{token: t, flags: f})
 }
 
-// full reports whether the buffer holds Cap() events.
-func (ev *Events) full() bool { return len(ev.list) == cap(ev.list) }
