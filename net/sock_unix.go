@@ -23,6 +23,10 @@ import (
 type sock struct {
 	ref fdref.State
 	fd  int
+	// family is the address family of an Internet socket (AF_INET or
+	// AF_INET6), which decides how addresses are encoded for it; 0 for
+	// sockets whose addresses need no such choice.
+	family int
 }
 
 func newSock(fd int) *sock { return &sock{fd: fd} }
@@ -182,10 +186,7 @@ func (s *sock) peek(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, err := sysx.IgnoringEINTRIO(func() (int, error) {
-		n, _, err := unix.Recvfrom(s.fd, p, unix.MSG_PEEK)
-		return n, err
-	})
+	n, err := sysx.IgnoringEINTRIO(func() (int, error) { return sysRecv(s.fd, p, unix.MSG_PEEK) })
 	if err != nil {
 		return 0, ioErr("recvfrom", err)
 	}
