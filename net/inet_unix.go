@@ -231,7 +231,7 @@ func (s *sock) ttl() (int, error) {
 // TCP options.
 
 func (s *sock) setNoDelay(on bool) error { return s.setBool(unix.IPPROTO_TCP, unix.TCP_NODELAY, on) }
-func (s *sock) noDelay() (bool, error)    { return s.getBool(unix.IPPROTO_TCP, unix.TCP_NODELAY) }
+func (s *sock) noDelay() (bool, error)   { return s.getBool(unix.IPPROTO_TCP, unix.TCP_NODELAY) }
 
 func (s *sock) setKeepAlive(on bool) error {
 	return s.setBool(unix.SOL_SOCKET, unix.SO_KEEPALIVE, on)
@@ -349,10 +349,10 @@ func (s *sock) send(p []byte) (int, error) {
 // UDP options.
 
 func (s *sock) setBroadcast(on bool) error { return s.setBool(unix.SOL_SOCKET, unix.SO_BROADCAST, on) }
-func (s *sock) broadcast() (bool, error)    { return s.getBool(unix.SOL_SOCKET, unix.SO_BROADCAST) }
+func (s *sock) broadcast() (bool, error)   { return s.getBool(unix.SOL_SOCKET, unix.SO_BROADCAST) }
 
 func (s *sock) setOnlyV6(on bool) error { return s.setBool(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, on) }
-func (s *sock) onlyV6() (bool, error)    { return s.getBool(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY) }
+func (s *sock) onlyV6() (bool, error)   { return s.getBool(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY) }
 
 func (s *sock) setMulticastLoopV4(on bool) error {
 	v := 0
