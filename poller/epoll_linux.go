@@ -196,17 +196,24 @@ func (s *selector) destroy() {
 	unix.Close(s.epfd)
 }
 
+// eventfdOne is the 1 an eventfd write adds, in the host's byte order. It
+// is a package variable, only ever read, so that a write's buffer never
+// escapes to the heap (the race detector's instrumentation would make a
+// local one escape).
+var eventfdOne = func() (b [8]byte) {
+	binary.NativeEndian.PutUint64(b[:], 1)
+	return b
+}()
+
 // eventfdWrite adds one to an eventfd. A counter at its maximum refuses the
 // write with EAGAIN; the counter is then read back to zero (a pending event
 // is still pending: the fd stays readable until read, and edge-triggered
 // watchers were told when it first became so) and the write tried again.
 func eventfdWrite(fd int) error {
-	var one [8]byte // eventfd counts in the host's byte order
-	binary.NativeEndian.PutUint64(one[:], 1)
 	for {
 		// A non-blocking write to an eventfd never sleeps, so it is never
 		// interrupted: no EINTR to retry.
-		_, err := unix.Write(fd, one[:])
+		_, err := unix.Write(fd, eventfdOne[:])
 		if err == nil {
 			return nil
 		}

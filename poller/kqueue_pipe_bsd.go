@@ -102,13 +102,16 @@ func drainPipe(fd int) {
 	}
 }
 
+// pipeByte is what a wake-up writes; a package variable, only read, so the
+// write's buffer never escapes to the heap.
+var pipeByte = [1]byte{1}
+
 // pipeWrite writes one byte to a non-blocking pipe. A full pipe is drained
 // through rfd and written again: a full pipe means a wake-up is pending, but
 // an edge-triggered filter reports only new data, so the write must land.
 func pipeWrite(rfd, wfd int) error {
-	one := [1]byte{1}
 	for {
-		_, err := unix.Write(wfd, one[:])
+		_, err := unix.Write(wfd, pipeByte[:])
 		if !errors.Is(err, unix.EAGAIN) {
 			return err
 		}
