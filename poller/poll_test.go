@@ -4,6 +4,7 @@ package poller_test
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -477,4 +478,99 @@ func TestErrWouldBlockIsEAGAIN(t *testing.T) {
 	r, _ := pipe(t)
 	_, err := unix.Read(r, buf[:])
 	require.True(t, errors.Is(err, poller.ErrWouldBlock))
+}
+
+func TestRegisterThenCloseThenPoll(t *testing.T) {
+	p := newPoll(t)
+	r, w := pipe(t)
+	require.NoError(t, p.Registry().Register(poller.SourceFd(r), 1, poller.Readable))
+	write(t, w, "x")
+	unix.Close(r) // closed while registered: epoll forgets it
+	expectNoEvents(t, p)
+}
+
+// recordingSource is a Source of the caller's own: the Registry must hand
+// it exactly what it was given, and pass its errors back unchanged.
+type recordingSource struct {
+	calls []string
+	err   error
+}
+
+func (s *recordingSource) Register(_ *poller.Registry, t poller.Token, i poller.Interest) error {
+	s.calls = append(s.calls, fmt.Sprintf("register %d %v", t, i))
+	return s.err
+}
+
+func (s *recordingSource) Reregister(_ *poller.Registry, t poller.Token, i poller.Interest) error {
+	s.calls = append(s.calls, fmt.Sprintf("reregister %d %v", t, i))
+	return s.err
+}
+
+func (s *recordingSource) Deregister(*poller.Registry) error {
+	s.calls = append(s.calls, "deregister")
+	return s.err
+}
+
+func TestRegistryForwardsToCustomSources(t *testing.T) {
+	p := newPoll(t)
+	r := p.Registry()
+	src := &recordingSource{}
+	require.NoError(t, r.Register(src, 0, poller.Readable))
+	require.NoError(t, r.Reregister(src, 5, poller.Writable|poller.Level))
+	require.NoError(t, r.Deregister(src))
+	require.Equal(t, []string{"register 0 READABLE", "reregister 5 WRITABLE|LEVEL", "deregister"}, src.calls)
+
+	boom := errors.New("boom")
+	bad := &recordingSource{err: boom}
+	require.ErrorIs(t, r.Register(bad, 0, poller.Readable), boom)
+	require.ErrorIs(t, r.Reregister(bad, 0, poller.Readable), boom)
+	require.ErrorIs(t, r.Deregister(bad), boom)
+}
+
+// mio's registry_operations_are_thread_safe: one cloned Registry shared by
+// goroutines, each running register, deregister, register, reregister.
+func TestClonedRegistryIsSafeAcrossGoroutines(t *testing.T) {
+	p := newPoll(t)
+	clone, err := p.Registry().TryClone()
+	require.NoError(t, err)
+	defer clone.Close()
+
+	type flow struct {
+		token        poller.Token
+		first, final poller.Interest
+		peerWrites   bool
+	}
+	flows := []flow{
+		{1, poller.Readable, poller.Readable, true},
+		{2, poller.Writable, poller.Writable | poller.Readable, false},
+		{3, poller.Readable, poller.Readable | poller.Writable, false},
+	}
+	var wg sync.WaitGroup
+	var want []readiness
+	for _, f := range flows {
+		a, b := socketPair(t)
+		if f.peerWrites {
+			write(t, b, "x")
+			want = append(want, readable(f.token))
+		} else {
+			want = append(want, writable(f.token))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := poller.SourceFd(a)
+			for _, step := range []func() error{
+				func() error { return clone.Register(src, f.token, f.first) },
+				func() error { return clone.Deregister(src) },
+				func() error { return clone.Register(src, f.token, f.first) },
+				func() error { return clone.Reregister(src, f.token, f.final) },
+			} {
+				if err := step(); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	expectEvents(t, p, want...)
 }
