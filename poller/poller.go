@@ -128,11 +128,8 @@ func (p *Poll) Poll(ev *Events, timeout time.Duration) error {
 	wait := timeout
 	for {
 		woken, err := sel.wait(ev, wait)
-		switch {
-		case err == nil:
-		case errors.Is(err, syscall.EINTR):
-			// Retry below with the time left.
-		default:
+		interrupted := errors.Is(err, syscall.EINTR)
+		if err != nil && !interrupted {
 			return fmt.Errorf("poller: wait: %w", err)
 		}
 		if woken && sel.ref.IsClosed() {
@@ -142,7 +139,7 @@ func (p *Poll) Poll(ev *Events, timeout time.Duration) error {
 			ev.Clear()
 			return ErrClosed
 		}
-		if ev.Len() > 0 || timeout == 0 {
+		if ev.Len() > 0 || (timeout == 0 && !interrupted) {
 			return nil
 		}
 		if timeout > 0 {
