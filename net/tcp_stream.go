@@ -112,7 +112,9 @@ func (c *TCPStream) Peek(p []byte) (int, error) { return c.sock().peek(p) }
 
 // Shutdown closes the reading half, the writing half, or both. After
 // ShutdownWrite the peer reads end of stream and writes here fail with
-// EPIPE; after ShutdownRead reads here return io.EOF.
+// EPIPE. After ShutdownRead reads return io.EOF once the data already
+// received is gone: Linux still hands that data out, the BSDs discard it.
+// Either way the stream reports read-closed.
 func (c *TCPStream) Shutdown(how ShutdownHow) error { return c.sock().shutdown(how) }
 
 // SetNoDelay sets TCP_NODELAY: true sends small writes at once instead of
