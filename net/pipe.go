@@ -110,46 +110,64 @@ func adoptPipeFile(f *os.File) (*sock, error) {
 // part way. Writes of up to PIPE_BUF bytes (4096 on Linux, 512 at least by
 // POSIX) are atomic. With the receiver closed it fails with EPIPE. After
 // Close it returns net.ErrClosed. It allocates nothing.
-func (s *PipeSender) Write(p []byte) (int, error) { return s.s.write(p) }
+func (s *PipeSender) Write(p []byte) (int, error) { return s.sock().write(p) }
 
 // Close closes the writing end; the receiver sees end of stream once no
 // other descriptor for this end (in a child process, say) remains. A second
 // Close returns net.ErrClosed. Deregister first: a closed descriptor cannot
 // be deregistered.
-func (s *PipeSender) Close() error { return s.s.close() }
+func (s *PipeSender) Close() error { return s.sock().close() }
 
 // Register implements poller.Source.
 func (s *PipeSender) Register(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return s.s.Register(r, t, i)
+	return s.sock().Register(r, t, i)
 }
 
 // Reregister implements poller.Source.
 func (s *PipeSender) Reregister(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return s.s.Reregister(r, t, i)
+	return s.sock().Reregister(r, t, i)
 }
 
 // Deregister implements poller.Source.
-func (s *PipeSender) Deregister(r *poller.Registry) error { return s.s.Deregister(r) }
+func (s *PipeSender) Deregister(r *poller.Registry) error { return s.sock().Deregister(r) }
 
 // Read reads from the pipe into p. With nothing buffered it returns
 // poller.ErrWouldBlock; with nothing buffered and the sender closed, io.EOF.
 // After Close it returns net.ErrClosed. It allocates nothing.
-func (r *PipeReceiver) Read(p []byte) (int, error) { return r.s.read(p) }
+func (r *PipeReceiver) Read(p []byte) (int, error) { return r.sock().read(p) }
 
 // Close closes the reading end; the sender's writes then fail with EPIPE. A
 // second Close returns net.ErrClosed. Deregister first: a closed descriptor
 // cannot be deregistered.
-func (r *PipeReceiver) Close() error { return r.s.close() }
+func (r *PipeReceiver) Close() error { return r.sock().close() }
 
 // Register implements poller.Source.
 func (r *PipeReceiver) Register(reg *poller.Registry, t poller.Token, i poller.Interest) error {
-	return r.s.Register(reg, t, i)
+	return r.sock().Register(reg, t, i)
 }
 
 // Reregister implements poller.Source.
 func (r *PipeReceiver) Reregister(reg *poller.Registry, t poller.Token, i poller.Interest) error {
-	return r.s.Reregister(reg, t, i)
+	return r.sock().Reregister(reg, t, i)
 }
 
 // Deregister implements poller.Source.
-func (r *PipeReceiver) Deregister(reg *poller.Registry) error { return r.s.Deregister(reg) }
+func (r *PipeReceiver) Deregister(reg *poller.Registry) error { return r.sock().Deregister(reg) }
+
+// sock returns the descriptor under the sender; nil (which every sock method
+// treats as closed) for a nil or zero PipeSender.
+func (s *PipeSender) sock() *sock {
+	if s == nil {
+		return nil
+	}
+	return s.s
+}
+
+// sock returns the descriptor under the receiver; nil (which every sock
+// method treats as closed) for a nil or zero PipeReceiver.
+func (r *PipeReceiver) sock() *sock {
+	if r == nil {
+		return nil
+	}
+	return r.s
+}

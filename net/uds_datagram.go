@@ -77,7 +77,7 @@ func (d *UnixDatagram) Connect(path string) error {
 	if err != nil {
 		return err
 	}
-	return udsOpErr("connect", path, d.s.connect(sa))
+	return udsOpErr("connect", path, d.sock().connect(sa))
 }
 
 // SendTo sends p as one datagram to the socket bound to path and returns
@@ -88,11 +88,12 @@ func (d *UnixDatagram) SendTo(p []byte, path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := d.s.acquire(); err != nil {
+	s := d.sock()
+	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer d.s.release()
-	err = sysx.IgnoringEINTR(func() error { return unix.Sendto(d.s.fd, p, 0, sa) })
+	defer s.release()
+	err = sysx.IgnoringEINTR(func() error { return unix.Sendto(s.fd, p, 0, sa) })
 	if err != nil {
 		return 0, udsOpErr("sendto", path, ioErr("sendto", err))
 	}
@@ -103,11 +104,12 @@ func (d *UnixDatagram) SendTo(p []byte, path string) (int, error) {
 // It returns poller.ErrWouldBlock when the peer's queue is full, and EPIPE
 // after Shutdown(ShutdownWrite).
 func (d *UnixDatagram) Send(p []byte) (int, error) {
-	if err := d.s.acquire(); err != nil {
+	s := d.sock()
+	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer d.s.release()
-	err := sysx.IgnoringEINTR(func() error { return unix.Sendto(d.s.fd, p, 0, nil) })
+	defer s.release()
+	err := sysx.IgnoringEINTR(func() error { return unix.Sendto(s.fd, p, 0, nil) })
 	if err != nil {
 		return 0, ioErr("send", err)
 	}
@@ -121,11 +123,12 @@ func (d *UnixDatagram) Send(p []byte) (int, error) {
 // On Linux RecvFrom allocates only the sender's path, and only when there
 // is one; on macOS and the BSDs it also allocates the sender's address.
 func (d *UnixDatagram) RecvFrom(p []byte) (int, string, error) {
-	if err := d.s.acquire(); err != nil {
+	s := d.sock()
+	if err := s.acquire(); err != nil {
 		return 0, "", err
 	}
-	defer d.s.release()
-	n, from, err := udsRecvfrom(d.s.fd, p)
+	defer s.release()
+	n, from, err := udsRecvfrom(s.fd, p)
 	if err != nil {
 		return 0, "", ioErr("recvfrom", err)
 	}
@@ -133,14 +136,16 @@ func (d *UnixDatagram) RecvFrom(p []byte) (int, string, error) {
 }
 
 // Recv receives one datagram into p and returns its length (0 for an empty
-// datagram). It returns poller.ErrWouldBlock when none is queued. A
-// zero-length p leaves the queue as it is. Recv allocates nothing.
+// datagram). It returns poller.ErrWouldBlock when none is queued. Give p
+// room for the longest datagram expected: the rest of a longer one is
+// discarded. Recv allocates nothing.
 func (d *UnixDatagram) Recv(p []byte) (int, error) {
-	if err := d.s.acquire(); err != nil {
+	s := d.sock()
+	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer d.s.release()
-	n, err := sysx.IgnoringEINTRIO(func() (int, error) { return unix.Read(d.s.fd, p) })
+	defer s.release()
+	n, err := sysx.IgnoringEINTRIO(func() (int, error) { return unix.Read(s.fd, p) })
 	if err != nil {
 		return 0, ioErr("recv", err)
 	}
@@ -149,31 +154,40 @@ func (d *UnixDatagram) Recv(p []byte) (int, error) {
 
 // Shutdown closes the receiving half, the sending half or both: the socket
 // then reports read-closed or write-closed, and Send fails with EPIPE.
-func (d *UnixDatagram) Shutdown(how ShutdownHow) error { return d.s.shutdown(how) }
+func (d *UnixDatagram) Shutdown(how ShutdownHow) error { return d.sock().shutdown(how) }
 
 // LocalAddr returns the path the socket is bound to, or "".
-func (d *UnixDatagram) LocalAddr() (string, error) { return udsLocalPath(d.s) }
+func (d *UnixDatagram) LocalAddr() (string, error) { return udsLocalPath(d.sock()) }
 
 // PeerAddr returns the path of the connected peer ("" for an unbound peer or
 // one made by UnixDatagramPair); ENOTCONN when not connected.
-func (d *UnixDatagram) PeerAddr() (string, error) { return udsPeerPath(d.s) }
+func (d *UnixDatagram) PeerAddr() (string, error) { return udsPeerPath(d.sock()) }
 
 // TakeError returns and clears the socket's pending error (SO_ERROR).
-func (d *UnixDatagram) TakeError() error { return d.s.takeError() }
+func (d *UnixDatagram) TakeError() error { return d.sock().takeError() }
 
 // Close closes the socket; a bound path's file stays. A second Close
 // returns net.ErrClosed.
-func (d *UnixDatagram) Close() error { return d.s.close() }
+func (d *UnixDatagram) Close() error { return d.sock().close() }
 
 // Register implements poller.Source.
 func (d *UnixDatagram) Register(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return d.s.Register(r, t, i)
+	return d.sock().Register(r, t, i)
 }
 
 // Reregister implements poller.Source.
 func (d *UnixDatagram) Reregister(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return d.s.Reregister(r, t, i)
+	return d.sock().Reregister(r, t, i)
 }
 
 // Deregister implements poller.Source.
-func (d *UnixDatagram) Deregister(r *poller.Registry) error { return d.s.Deregister(r) }
+func (d *UnixDatagram) Deregister(r *poller.Registry) error { return d.sock().Deregister(r) }
+
+// sock returns the descriptor under the socket; nil (which every sock method
+// treats as closed) for a nil or zero UnixDatagram.
+func (d *UnixDatagram) sock() *sock {
+	if d == nil {
+		return nil
+	}
+	return d.s
+}

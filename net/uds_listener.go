@@ -54,7 +54,7 @@ func ListenUnix(path string) (*UnixListener, error) {
 // which is "" unless that socket was bound to one. With nothing pending it
 // returns poller.ErrWouldBlock.
 func (l *UnixListener) Accept() (*UnixStream, string, error) {
-	s, sa, err := l.s.accept()
+	s, sa, err := l.sock().accept()
 	if err != nil {
 		return nil, "", err
 	}
@@ -66,25 +66,34 @@ func (l *UnixListener) Accept() (*UnixStream, string, error) {
 
 // LocalAddr returns the path the listener is bound to, "@name" for an
 // abstract one.
-func (l *UnixListener) LocalAddr() (string, error) { return udsLocalPath(l.s) }
+func (l *UnixListener) LocalAddr() (string, error) { return udsLocalPath(l.sock()) }
 
 // TakeError returns and clears the socket's pending error (SO_ERROR).
-func (l *UnixListener) TakeError() error { return l.s.takeError() }
+func (l *UnixListener) TakeError() error { return l.sock().takeError() }
 
 // Close stops listening; connections not yet accepted are reset. The
 // socket file stays (see UnixListener). A second Close returns
 // net.ErrClosed.
-func (l *UnixListener) Close() error { return l.s.close() }
+func (l *UnixListener) Close() error { return l.sock().close() }
 
 // Register implements poller.Source.
 func (l *UnixListener) Register(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return l.s.Register(r, t, i)
+	return l.sock().Register(r, t, i)
 }
 
 // Reregister implements poller.Source.
 func (l *UnixListener) Reregister(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return l.s.Reregister(r, t, i)
+	return l.sock().Reregister(r, t, i)
 }
 
 // Deregister implements poller.Source.
-func (l *UnixListener) Deregister(r *poller.Registry) error { return l.s.Deregister(r) }
+func (l *UnixListener) Deregister(r *poller.Registry) error { return l.sock().Deregister(r) }
+
+// sock returns the descriptor under the listener; nil (which every sock method
+// treats as closed) for a nil or zero UnixListener.
+func (l *UnixListener) sock() *sock {
+	if l == nil {
+		return nil
+	}
+	return l.s
+}

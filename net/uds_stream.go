@@ -78,62 +78,62 @@ func UnixStreamPair() (*UnixStream, *UnixStream, error) {
 // buffered and io.EOF once the peer has closed or shut down its writing half
 // and everything sent has been read. A zero-length p reads nothing and
 // returns 0, nil. Read allocates nothing.
-func (s *UnixStream) Read(p []byte) (int, error) { return s.s.read(p) }
+func (s *UnixStream) Read(p []byte) (int, error) { return s.sock().read(p) }
 
 // Write writes p. It returns poller.ErrWouldBlock when the send buffer is
 // full; a short count with a nil error means it filled part way, and the
 // rest should wait for the next writable event. Write allocates nothing.
-func (s *UnixStream) Write(p []byte) (int, error) { return s.s.write(p) }
+func (s *UnixStream) Write(p []byte) (int, error) { return s.sock().write(p) }
 
 // ReadV reads into the buffers in order, with one readv(2) where the
 // platform has it. Errors are as for Read.
-func (s *UnixStream) ReadV(bufs [][]byte) (int, error) { return s.s.readv(bufs) }
+func (s *UnixStream) ReadV(bufs [][]byte) (int, error) { return s.sock().readv(bufs) }
 
 // WriteV writes the buffers in order, with one writev(2) where the platform
 // has it. Errors are as for Write.
-func (s *UnixStream) WriteV(bufs [][]byte) (int, error) { return s.s.writev(bufs) }
+func (s *UnixStream) WriteV(bufs [][]byte) (int, error) { return s.sock().writev(bufs) }
 
 // Peek reads into p what Read would, but leaves it queued for the next
 // Read (recv with MSG_PEEK). It returns poller.ErrWouldBlock when nothing is
 // buffered and io.EOF at end of stream.
-func (s *UnixStream) Peek(p []byte) (int, error) { return s.s.peek(p) }
+func (s *UnixStream) Peek(p []byte) (int, error) { return s.sock().peek(p) }
 
 // Shutdown closes the reading half, the writing half or both. After
 // ShutdownWrite the peer reads io.EOF and this stream's writes fail with
 // EPIPE; after ShutdownRead, Linux still delivers what was already
 // buffered, while macOS and the BSDs return io.EOF at once.
-func (s *UnixStream) Shutdown(how ShutdownHow) error { return s.s.shutdown(how) }
+func (s *UnixStream) Shutdown(how ShutdownHow) error { return s.sock().shutdown(how) }
 
 // LocalAddr returns the path the stream is bound to: "" for a stream made by
 // ConnectUnix or UnixStreamPair, the listener's path for one it accepted.
-func (s *UnixStream) LocalAddr() (string, error) { return udsLocalPath(s.s) }
+func (s *UnixStream) LocalAddr() (string, error) { return udsLocalPath(s.sock()) }
 
 // PeerAddr returns the path of the socket at the other end: the listener's
 // path for a stream made by ConnectUnix, usually "" for one accepted or made
 // by UnixStreamPair. While a connect is still in progress it fails with
 // ENOTCONN.
-func (s *UnixStream) PeerAddr() (string, error) { return udsPeerPath(s.s) }
+func (s *UnixStream) PeerAddr() (string, error) { return udsPeerPath(s.sock()) }
 
 // TakeError returns and clears the socket's pending error (SO_ERROR): nil
 // on a healthy stream, the reason after an error event.
-func (s *UnixStream) TakeError() error { return s.s.takeError() }
+func (s *UnixStream) TakeError() error { return s.sock().takeError() }
 
 // Close closes the stream. The peer then reads io.EOF. A second Close
 // returns net.ErrClosed.
-func (s *UnixStream) Close() error { return s.s.close() }
+func (s *UnixStream) Close() error { return s.sock().close() }
 
 // Register implements poller.Source.
 func (s *UnixStream) Register(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return s.s.Register(r, t, i)
+	return s.sock().Register(r, t, i)
 }
 
 // Reregister implements poller.Source.
 func (s *UnixStream) Reregister(r *poller.Registry, t poller.Token, i poller.Interest) error {
-	return s.s.Reregister(r, t, i)
+	return s.sock().Reregister(r, t, i)
 }
 
 // Deregister implements poller.Source.
-func (s *UnixStream) Deregister(r *poller.Registry) error { return s.s.Deregister(r) }
+func (s *UnixStream) Deregister(r *poller.Registry) error { return s.sock().Deregister(r) }
 
 // udsLocalPath is getsockname for any Unix-domain socket.
 func udsLocalPath(s *sock) (string, error) {
@@ -153,4 +153,13 @@ func udsPeerPath(s *sock) (string, error) {
 	defer s.release()
 	path, err := udsGetpeername(s.fd)
 	return path, wrapSys("getpeername", err)
+}
+
+// sock returns the descriptor under the stream; nil (which every sock method
+// treats as closed) for a nil or zero UnixStream.
+func (s *UnixStream) sock() *sock {
+	if s == nil {
+		return nil
+	}
+	return s.s
 }

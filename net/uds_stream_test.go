@@ -516,3 +516,32 @@ func TestUnixStreamShutdownRejectsUnknownHow(t *testing.T) {
 	a, _ := udsStreamPair(t)
 	require.Error(t, a.Shutdown(ShutdownHow(42)))
 }
+
+func TestZeroAndNilSocketsReportClosedInsteadOfPanicking(t *testing.T) {
+	var nilStream *UnixStream
+	var nilListener *UnixListener
+	var nilDatagram *UnixDatagram
+	var nilSender *PipeSender
+	var nilReceiver *PipeReceiver
+	buf := make([]byte, 8)
+	for name, op := range map[string]func() error{
+		"zero UnixStream.Read":    func() error { _, err := (&UnixStream{}).Read(buf); return err },
+		"nil UnixStream.Write":    func() error { _, err := nilStream.Write(buf); return err },
+		"nil UnixStream.PeerAddr": func() error { _, err := nilStream.PeerAddr(); return err },
+		"nil UnixStream.Close":    func() error { return nilStream.Close() },
+		"zero UnixListener.Accept": func() error {
+			_, _, err := (&UnixListener{}).Accept()
+			return err
+		},
+		"nil UnixListener.LocalAddr": func() error { _, err := nilListener.LocalAddr(); return err },
+		"zero UnixDatagram.Recv":     func() error { _, err := (&UnixDatagram{}).Recv(buf); return err },
+		"nil UnixDatagram.SendTo":    func() error { _, err := nilDatagram.SendTo(buf, "/x"); return err },
+		"nil UnixDatagram.RecvFrom":  func() error { _, _, err := nilDatagram.RecvFrom(buf); return err },
+		"nil UnixDatagram.Connect":   func() error { return nilDatagram.Connect("/x") },
+		"nil PipeSender.Write":       func() error { _, err := nilSender.Write(buf); return err },
+		"zero PipeReceiver.Read":     func() error { _, err := (&PipeReceiver{}).Read(buf); return err },
+		"nil PipeReceiver.Close":     func() error { return nilReceiver.Close() },
+	} {
+		require.ErrorIs(t, op(), stdnet.ErrClosed, name)
+	}
+}
