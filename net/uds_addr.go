@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	stdnet "net"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +25,10 @@ var ErrPathTooLong = errors.New("unix socket path too long")
 // NUL that ends a filesystem path.
 const udsMaxPath = len(unix.RawSockaddrUnix{}.Path) - 1
 
+// udsAbstractNamespace says whether the kernel has Linux's abstract
+// namespace for Unix-domain names.
+const udsAbstractNamespace = runtime.GOOS == "linux" || runtime.GOOS == "android"
+
 // udsSockaddr checks a socket path and turns it into the kernel's address.
 //
 // A path beginning with "@" names a socket in Linux's abstract namespace:
@@ -36,9 +41,10 @@ func udsSockaddr(op, path string) (*unix.SockaddrUnix, error) {
 		return nil, fmt.Errorf("metal/net: %s %q: %d bytes, the limit is %d: %w",
 			op, udsShortened(path), len(path), udsMaxPath, ErrPathTooLong)
 	}
-	// A NUL inside a filesystem path would silently cut it short. (A leading
-	// NUL is the raw spelling of an abstract name, which may hold any byte.)
-	if i := strings.IndexByte(path, 0); i > 0 && path[0] != 0 && path[0] != '@' {
+	// A NUL inside a filesystem path would silently cut it short. (On Linux
+	// an abstract name, "@" or a raw leading NUL, may hold any byte.)
+	abstract := udsAbstractNamespace && path != "" && (path[0] == '@' || path[0] == 0)
+	if i := strings.IndexByte(path, 0); i >= 0 && !abstract {
 		return nil, fmt.Errorf("metal/net: %s %q: NUL byte at offset %d: %w", op, path, i, unix.EINVAL)
 	}
 	return &unix.SockaddrUnix{Name: path}, nil
