@@ -45,9 +45,10 @@ type UnixStream struct {
 // "connected or failed", as mio does: TakeError and PeerAddr then tell.
 //
 // It fails with an error matching poller.ErrWouldBlock when the listener's
-// backlog is full (Linux reports EAGAIN rather than waiting), ENOENT when
-// no file is at path, ECONNREFUSED when nothing listens there, and
-// ErrPathTooLong for a path sockaddr_un cannot hold.
+// backlog is full (Linux reports EAGAIN rather than waiting; macOS and the
+// BSDs refuse with ECONNREFUSED), ENOENT when no file is at path,
+// ECONNREFUSED when nothing listens there, and ErrPathTooLong for a path
+// sockaddr_un cannot hold. The error names the path.
 func ConnectUnix(path string) (*UnixStream, error) {
 	sa, err := udsSockaddr("connect", path)
 	if err != nil {
