@@ -22,6 +22,9 @@ import (
 // Unix-domain datagrams are reliable on the local host: a receiver with a
 // full queue makes the sender wait (poller.ErrWouldBlock), not drop.
 //
+// There is no connection to lose: on Linux the Close of a connected peer
+// raises no event here; the next Send fails with ECONNREFUSED.
+//
 // Closing the socket does not remove a file it was bound to; remove it
 // yourself (os.Remove).
 type UnixDatagram struct {

@@ -151,3 +151,19 @@ func TestUnixDatagramAbstractNames(t *testing.T) {
 	require.Equal(t, udsData1, buf[:n])
 	require.Equal(t, name+"-sender", from)
 }
+
+func TestUnixDatagramPeerCloseRaisesNoEventButSendIsRefused(t *testing.T) {
+	p, events := udsNewPoll(t)
+	a, b, err := UnixDatagramPair()
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, p.Registry().Register(b, udsToken2, poller.Readable|poller.Writable))
+	udsExpectEvent(t, p, events, udsToken2, udsWritable)
+
+	require.NoError(t, a.Close())
+	udsExpectNoEvents(t, p, events)
+	_, err = b.Send(udsData1)
+	require.ErrorIs(t, err, unix.ECONNREFUSED)
+	_, err = b.Recv(make([]byte, 8))
+	require.ErrorIs(t, err, poller.ErrWouldBlock)
+}
