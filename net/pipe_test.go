@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/poller"
 )
 
@@ -34,7 +35,7 @@ func newTestPipe(t *testing.T) (*PipeSender, *PipeReceiver) {
 }
 
 func TestPipeTransfersBytesAndReportsReadiness(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	udsRequireNonblockCloexec(t, w.s.fd)
 	udsRequireNonblockCloexec(t, r.s.fd)
@@ -45,13 +46,13 @@ func TestPipeTransfersBytesAndReportsReadiness(t *testing.T) {
 
 	require.NoError(t, p.Registry().Register(r, pipeReceiverToken, poller.Readable))
 	require.NoError(t, p.Registry().Register(w, pipeSenderToken, poller.Writable))
-	udsExpectEvent(t, p, events, pipeSenderToken, udsWritable)
+	udsExpectEvent(t, p, events, pipeSenderToken, testutil.Writable)
 
 	n, err := w.Write(pipeGreeting)
 	require.NoError(t, err)
 	require.Equal(t, len(pipeGreeting), n)
 
-	udsExpectEvent(t, p, events, pipeReceiverToken, udsReadable)
+	udsExpectEvent(t, p, events, pipeReceiverToken, testutil.Readable)
 	n, err = r.Read(buf)
 	require.NoError(t, err)
 	require.Equal(t, pipeGreeting, buf[:n])
@@ -60,7 +61,7 @@ func TestPipeTransfersBytesAndReportsReadiness(t *testing.T) {
 }
 
 func TestPipeReceiverIsReadClosedWhenSenderCloses(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	require.NoError(t, p.Registry().Register(r, pipeReceiverToken, poller.Readable))
 
@@ -74,12 +75,12 @@ func TestPipeReceiverIsReadClosedWhenSenderCloses(t *testing.T) {
 		closed <- w.Close()
 	}()
 	require.NoError(t, <-wrote)
-	ev := udsExpectEvent(t, p, events, pipeReceiverToken, udsReadable)
+	ev := udsExpectEvent(t, p, events, pipeReceiverToken, testutil.Readable)
 	require.False(t, ev.IsReadClosed(), "the sender is still open: %v", ev)
 
 	close(closeNow)
 	require.NoError(t, <-closed)
-	ev = udsExpectEvent(t, p, events, pipeReceiverToken, udsReadClosed)
+	ev = udsExpectEvent(t, p, events, pipeReceiverToken, testutil.ReadClosed)
 	require.True(t, ev.IsReadable(), "end of stream is readable: %v", ev)
 	require.False(t, ev.IsWriteClosed() && !ev.IsReadClosed(), "%v", ev)
 
@@ -93,16 +94,16 @@ func TestPipeReceiverIsReadClosedWhenSenderCloses(t *testing.T) {
 }
 
 func TestPipeSenderIsWriteClosedWhenReceiverCloses(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	require.NoError(t, p.Registry().Register(w, pipeSenderToken, poller.Writable))
-	udsExpectEvent(t, p, events, pipeSenderToken, udsWritable)
+	udsExpectEvent(t, p, events, pipeSenderToken, testutil.Writable)
 
 	closed := make(chan error)
 	go func() { closed <- r.Close() }()
 	require.NoError(t, <-closed)
 
-	ev := udsExpectEvent(t, p, events, pipeSenderToken, udsWriteClosed)
+	ev := udsExpectEvent(t, p, events, pipeSenderToken, testutil.WriteClosed)
 	if runtime.GOOS == "linux" {
 		// epoll reports a pipe whose reader has gone as EPOLLERR (with
 		// EPOLLOUT while there is room), never EPOLLHUP.
@@ -118,13 +119,13 @@ func TestPipeSenderIsWriteClosedWhenReceiverClosesOnAFullPipe(t *testing.T) {
 	// With the pipe full epoll has no EPOLLOUT to add: the reader's
 	// departure arrives as EPOLLERR alone, which must still say
 	// write-closed.
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	pipeFill(t, w)
 	require.NoError(t, p.Registry().Register(w, pipeSenderToken, poller.Writable))
 	require.NoError(t, r.Close())
 
-	ev := udsExpectEvent(t, p, events, pipeSenderToken, udsWriteClosed)
+	ev := udsExpectEvent(t, p, events, pipeSenderToken, testutil.WriteClosed)
 	require.False(t, ev.IsReadClosed() && !ev.IsWriteClosed(), "%v", ev)
 	_, err := w.Write(pipeGreeting)
 	require.ErrorIs(t, err, unix.EPIPE)
@@ -147,14 +148,14 @@ func pipeFill(t *testing.T, w *PipeSender) int {
 }
 
 func TestPipeDrainingAFullPipeGivesANewWritableEvent(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	require.NoError(t, p.Registry().Register(w, pipeSenderToken, poller.Writable))
-	udsExpectEvent(t, p, events, pipeSenderToken, udsWritable)
+	udsExpectEvent(t, p, events, pipeSenderToken, testutil.Writable)
 
 	filled := pipeFill(t, w)
 	require.Positive(t, filled)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 
 	buf := make([]byte, 32<<10)
 	drained := 0
@@ -167,7 +168,7 @@ func TestPipeDrainingAFullPipeGivesANewWritableEvent(t *testing.T) {
 		drained += n
 	}
 	require.Equal(t, filled, drained)
-	udsExpectEvent(t, p, events, pipeSenderToken, udsWritable)
+	udsExpectEvent(t, p, events, pipeSenderToken, testutil.Writable)
 }
 
 func TestPipeAdoptsAChildProcessStdinAndStdout(t *testing.T) {
@@ -193,10 +194,10 @@ func TestPipeAdoptsAChildProcessStdinAndStdout(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	require.NoError(t, p.Registry().Register(r, pipeReceiverToken, poller.Readable))
 	require.NoError(t, p.Registry().Register(w, pipeSenderToken, poller.Writable))
-	udsExpectEvent(t, p, events, pipeSenderToken, udsWritable)
+	udsExpectEvent(t, p, events, pipeSenderToken, testutil.Writable)
 
 	n, err := w.Write(pipeGreeting)
 	require.NoError(t, err)
@@ -209,7 +210,7 @@ func TestPipeAdoptsAChildProcessStdinAndStdout(t *testing.T) {
 	// Closing cat's stdin ends cat, which closes its stdout: read-closed.
 	require.NoError(t, p.Registry().Deregister(w))
 	require.NoError(t, w.Close())
-	udsExpectEvent(t, p, events, pipeReceiverToken, udsReadClosed)
+	udsExpectEvent(t, p, events, pipeReceiverToken, testutil.ReadClosed)
 	_, err = r.Read(got)
 	require.ErrorIs(t, err, io.EOF)
 	require.NoError(t, cmd.Wait())
@@ -260,7 +261,7 @@ func TestPipeFromFileRejectsNilAndClosedFiles(t *testing.T) {
 }
 
 func TestPipeUseAfterCloseReturnsErrClosed(t *testing.T) {
-	p, _ := udsNewPoll(t)
+	p, _ := testutil.NewPoll(t)
 	w, r, err := Pipe()
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
@@ -278,13 +279,13 @@ func TestPipeUseAfterCloseReturnsErrClosed(t *testing.T) {
 }
 
 func TestPipeDeregisterStopsEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	require.NoError(t, p.Registry().Register(r, pipeReceiverToken, poller.Readable))
 	require.NoError(t, p.Registry().Deregister(r))
 	_, err := w.Write(pipeGreeting)
 	require.NoError(t, err)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestPipeReadAndWriteDoNotAllocate(t *testing.T) {
@@ -307,7 +308,7 @@ func TestPipeReadAndWriteDoNotAllocate(t *testing.T) {
 func TestPipeConcurrentWritesArriveWhole(t *testing.T) {
 	// Writes up to PIPE_BUF bytes are atomic: records from several
 	// goroutines never interleave.
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	w, r := newTestPipe(t)
 	require.NoError(t, p.Registry().Register(r, pipeReceiverToken, poller.Readable))
 	const writers, records, size = 4, 50, 64

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/poller"
 )
 
@@ -34,11 +35,11 @@ func udsRegisterBoth(t *testing.T, p *poller.Poll, events *poller.Events, d1, d2
 	t.Helper()
 	require.NoError(t, p.Registry().Register(d1, udsToken1, poller.Readable|poller.Writable))
 	require.NoError(t, p.Registry().Register(d2, udsToken2, poller.Readable|poller.Writable))
-	udsExpectEvents(t, p, events, udsWant{udsToken1, udsWritable}, udsWant{udsToken2, udsWritable})
+	testutil.ExpectEvents(t, p, events, testutil.Expect(udsToken1, testutil.Writable), testutil.Expect(udsToken2, testutil.Writable))
 }
 
 func TestUnixDatagramSendToAndRecvFromBetweenBoundSockets(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	dir := udsSocketDir(t)
 	path1, path2 := dir+"/d1", dir+"/d2"
 	d1, d2 := udsBindDatagram(t, path1), udsBindDatagram(t, path2)
@@ -57,7 +58,7 @@ func TestUnixDatagramSendToAndRecvFromBetweenBoundSockets(t *testing.T) {
 
 	udsWriteAll(t, func(b []byte) (int, error) { return d1.SendTo(b, path2) }, udsData1)
 	udsWriteAll(t, func(b []byte) (int, error) { return d2.SendTo(b, path1) }, udsData2)
-	udsExpectEvents(t, p, events, udsWant{udsToken1, udsReadable}, udsWant{udsToken2, udsReadable})
+	testutil.ExpectEvents(t, p, events, testutil.Expect(udsToken1, testutil.Readable), testutil.Expect(udsToken2, testutil.Readable))
 
 	n, from, err := d1.RecvFrom(buf)
 	require.NoError(t, err)
@@ -73,7 +74,7 @@ func TestUnixDatagramSendToAndRecvFromBetweenBoundSockets(t *testing.T) {
 }
 
 func TestUnixDatagramConnectedSendAndRecv(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	dir := udsSocketDir(t)
 	path1, path2 := dir+"/d1", dir+"/d2"
 	d1, d2 := udsBindDatagram(t, path1), udsBindDatagram(t, path2)
@@ -101,7 +102,7 @@ func TestUnixDatagramConnectedSendAndRecv(t *testing.T) {
 
 	udsWriteAll(t, d1.Send, udsData1)
 	udsWriteAll(t, d2.Send, udsData2)
-	udsExpectEvents(t, p, events, udsWant{udsToken1, udsReadable}, udsWant{udsToken2, udsReadable})
+	testutil.ExpectEvents(t, p, events, testutil.Expect(udsToken1, testutil.Readable), testutil.Expect(udsToken2, testutil.Readable))
 	n, err := d1.Recv(buf)
 	require.NoError(t, err)
 	require.Equal(t, udsData2, buf[:n])
@@ -138,7 +139,7 @@ func TestUnixDatagramConnectsToABoundPath(t *testing.T) {
 }
 
 func TestUnixDatagramPairExchangesDatagrams(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	d1, d2 := udsDatagramPair(t)
 	udsRequireNonblockCloexec(t, d1.s.fd)
 	udsRequireNonblockCloexec(t, d2.s.fd)
@@ -152,7 +153,7 @@ func TestUnixDatagramPairExchangesDatagrams(t *testing.T) {
 
 	udsWriteAll(t, d1.Send, udsData1)
 	udsWriteAll(t, d2.Send, udsData2)
-	udsExpectEvents(t, p, events, udsWant{udsToken1, udsReadable}, udsWant{udsToken2, udsReadable})
+	testutil.ExpectEvents(t, p, events, testutil.Expect(udsToken1, testutil.Readable), testutil.Expect(udsToken2, testutil.Readable))
 	n, err := d1.Recv(buf)
 	require.NoError(t, err)
 	require.Equal(t, udsData2, buf[:n])
@@ -173,7 +174,7 @@ func TestUnixDatagramPairExchangesDatagrams(t *testing.T) {
 }
 
 func TestUnixDatagramUnboundSendsToABoundSocket(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "r")
 	r := udsBindDatagram(t, path)
 	s, err := UnboundUnixDatagram()
@@ -186,7 +187,7 @@ func TestUnixDatagramUnboundSendsToABoundSocket(t *testing.T) {
 
 	require.NoError(t, p.Registry().Register(r, udsToken1, poller.Readable))
 	udsWriteAll(t, func(b []byte) (int, error) { return s.SendTo(b, path) }, udsData1)
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 	buf := make([]byte, 64)
 	n, from, err := r.RecvFrom(buf)
 	require.NoError(t, err)
@@ -195,14 +196,14 @@ func TestUnixDatagramUnboundSendsToABoundSocket(t *testing.T) {
 }
 
 func TestUnixDatagramEmptyDatagramIsReadable(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	d1, d2 := udsDatagramPair(t)
 	require.NoError(t, p.Registry().Register(d2, udsToken2, poller.Readable))
 
 	n, err := d1.Send(nil)
 	require.NoError(t, err)
 	require.Zero(t, n)
-	udsExpectEvent(t, p, events, udsToken2, udsReadable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Readable)
 	buf := make([]byte, 64)
 	n, err = d2.Recv(buf)
 	require.NoError(t, err, "an empty datagram is not end of stream")
@@ -217,7 +218,7 @@ func TestUnixDatagramEmptyDatagramIsReadable(t *testing.T) {
 	n, err = a.SendTo([]byte{}, dir+"/b")
 	require.NoError(t, err)
 	require.Zero(t, n)
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 	n, from, err := b.RecvFrom(buf)
 	require.NoError(t, err)
 	require.Zero(t, n)
@@ -239,23 +240,23 @@ func TestUnixDatagramTooLongIsTruncatedNotSplit(t *testing.T) {
 }
 
 func TestUnixDatagramShutdownReportsClosedHalves(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	dir := udsSocketDir(t)
 	d1, d2 := udsBindDatagram(t, dir+"/d1"), udsBindDatagram(t, dir+"/d2")
 	require.NoError(t, p.Registry().Register(d1, udsToken1, poller.Readable|poller.Writable))
 	require.NoError(t, p.Registry().Register(d2, udsToken2, poller.Readable|poller.Writable))
 
 	require.NoError(t, d1.Connect(dir+"/d2"))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 	udsWriteAll(t, d1.Send, udsData1)
-	udsExpectEvent(t, p, events, udsToken2, udsReadable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Readable)
 
 	require.NoError(t, d1.Shutdown(ShutdownRead))
-	ev := udsExpectEvent(t, p, events, udsToken1, udsReadClosed)
+	ev := udsExpectEvent(t, p, events, udsToken1, testutil.ReadClosed)
 	require.False(t, ev.IsWriteClosed(), "only the receiving half is shut: %v", ev)
 
 	require.NoError(t, d1.Shutdown(ShutdownWrite))
-	udsExpectEvent(t, p, events, udsToken1, udsWriteClosed)
+	udsExpectEvent(t, p, events, udsToken1, testutil.WriteClosed)
 
 	_, err := d1.Send(udsData2)
 	require.ErrorIs(t, err, unix.EPIPE)
@@ -263,25 +264,25 @@ func TestUnixDatagramShutdownReportsClosedHalves(t *testing.T) {
 }
 
 func TestUnixDatagramRegisteredIdleGivesNoEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	d := udsBindDatagram(t, udsSocketPath(t, "d"))
 	require.NoError(t, p.Registry().Register(d, udsToken1, poller.Readable))
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixDatagramReregisterSwitchesToWritable(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	dir := udsSocketDir(t)
 	d1 := udsBindDatagram(t, dir+"/d1")
 	require.NoError(t, p.Registry().Register(d1, udsToken1, poller.Readable))
 	d2 := udsBindDatagram(t, dir+"/d2")
 	require.NoError(t, d2.Connect(dir+"/d1"))
 	require.NoError(t, p.Registry().Reregister(d1, udsToken1, poller.Writable))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 }
 
 func TestUnixDatagramDeregisterStopsEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	dir := udsSocketDir(t)
 	d1 := udsBindDatagram(t, dir+"/d1")
 	require.NoError(t, p.Registry().Register(d1, udsToken1, poller.Readable|poller.Writable))
@@ -289,7 +290,7 @@ func TestUnixDatagramDeregisterStopsEvents(t *testing.T) {
 	d2 := udsBindDatagram(t, dir+"/d2")
 	_, err := d2.SendTo(udsData1, dir+"/d1")
 	require.NoError(t, err)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixDatagramSendAndRecvDoNotAllocate(t *testing.T) {
@@ -310,7 +311,7 @@ func TestUnixDatagramSendAndRecvDoNotAllocate(t *testing.T) {
 }
 
 func TestUnixDatagramMisuseReturnsErrors(t *testing.T) {
-	p, _ := udsNewPoll(t)
+	p, _ := testutil.NewPoll(t)
 	d, err := UnboundUnixDatagram()
 	require.NoError(t, err)
 	_, err = d.SendTo(udsData1, "/"+string(make([]byte, 300)))

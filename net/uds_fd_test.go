@@ -4,24 +4,13 @@ package net
 
 import (
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// udsOpenFds counts this process's open descriptors.
-func udsOpenFds(t *testing.T) int {
-	t.Helper()
-	dir := "/dev/fd"
-	if runtime.GOOS == "linux" {
-		dir = "/proc/self/fd"
-	}
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	return len(entries)
-}
+	"github.com/metalio/metal/internal/testutil"
+)
 
 // udsRequireFdCount requires the open descriptor count to be back at the
 // baseline. A descriptor that some earlier test's goroutine is still
@@ -31,10 +20,10 @@ func udsOpenFds(t *testing.T) int {
 // leak, and a leak of even one descriptor per cycle is thousands.)
 func udsRequireFdCount(t *testing.T, baseline int) {
 	t.Helper()
-	got := udsOpenFds(t)
+	got := testutil.OpenFds(t)
 	for deadline := time.Now().Add(2 * time.Second); got > baseline && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
-		got = udsOpenFds(t)
+		got = testutil.OpenFds(t)
 	}
 	require.LessOrEqual(t, got, baseline, "descriptors leaked")
 }
@@ -52,7 +41,7 @@ func TestPipeAndSocketpairCyclesLeakNoDescriptors(t *testing.T) {
 		}
 	}
 	cycle() // let anything lazily opened (by the runtime, say) open now
-	before := udsOpenFds(t)
+	before := testutil.OpenFds(t)
 	for range 2000 {
 		cycle()
 	}
@@ -77,7 +66,7 @@ func TestListenConnectAcceptCyclesLeakNoDescriptors(t *testing.T) {
 		require.NoError(t, os.Remove(path+"d"))
 	}
 	cycle()
-	before := udsOpenFds(t)
+	before := testutil.OpenFds(t)
 	for range 500 {
 		cycle()
 	}

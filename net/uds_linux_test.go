@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/poller"
 )
 
@@ -19,7 +20,7 @@ func udsAbstractName(t *testing.T) string {
 }
 
 func TestUnixListenerAbstractNameRoundTrips(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	name := udsAbstractName(t)
 	ln := udsListen(t, name)
 	got, err := ln.LocalAddr()
@@ -32,7 +33,7 @@ func TestUnixListenerAbstractNameRoundTrips(t *testing.T) {
 	require.Equal(t, name, peer)
 
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Readable))
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 	s, from, err := ln.Accept()
 	require.NoError(t, err)
 	defer s.Close()
@@ -153,15 +154,15 @@ func TestUnixDatagramAbstractNames(t *testing.T) {
 }
 
 func TestUnixDatagramPeerCloseRaisesNoEventButSendIsRefused(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	a, b, err := UnixDatagramPair()
 	require.NoError(t, err)
 	defer b.Close()
 	require.NoError(t, p.Registry().Register(b, udsToken2, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken2, udsWritable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Writable)
 
 	require.NoError(t, a.Close())
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 	_, err = b.Send(udsData1)
 	require.ErrorIs(t, err, unix.ECONNREFUSED)
 	_, err = b.Recv(make([]byte, 8))

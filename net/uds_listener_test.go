@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/poller"
 )
 
@@ -23,15 +24,15 @@ func udsListen(t *testing.T, path string) *UnixListener {
 }
 
 func TestUnixListenerAcceptsAConnection(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "l")
 	ln := udsListen(t, path)
 	udsRequireNonblockCloexec(t, ln.s.fd)
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Readable|poller.Writable))
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 
 	c := udsConnect(t, path)
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 
 	s, _, err := ln.Accept()
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func TestUnixListenerAcceptWouldBlockWithNothingPending(t *testing.T) {
 }
 
 func TestUnixListenerLocalAddrIsTheBoundPath(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "any")
 	ln := udsListen(t, path)
 	got, err := ln.LocalAddr()
@@ -72,7 +73,7 @@ func TestUnixListenerLocalAddrIsTheBoundPath(t *testing.T) {
 
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Readable|poller.Writable))
 	udsConnect(t, path)
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 	s, from, err := ln.Accept()
 	require.NoError(t, err)
 	defer s.Close()
@@ -103,32 +104,32 @@ func TestUnixListenerAcceptReportsABoundPeersPath(t *testing.T) {
 }
 
 func TestUnixListenerRegisteredIdleGivesNoEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	ln := udsListen(t, udsSocketPath(t, "l"))
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Readable))
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixListenerReregisterFromWritableToReadable(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "l")
 	ln := udsListen(t, path)
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Writable))
 	udsConnect(t, path)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 
 	require.NoError(t, p.Registry().Reregister(ln, udsToken1, poller.Readable))
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 }
 
 func TestUnixListenerDeregisterStopsEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "l")
 	ln := udsListen(t, path)
 	require.NoError(t, p.Registry().Register(ln, udsToken1, poller.Readable))
 	require.NoError(t, p.Registry().Deregister(ln))
 	udsConnect(t, path)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixListenerCloseLeavesTheSocketFile(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/poller"
 )
 
@@ -94,12 +95,12 @@ func udsWriteAll(t *testing.T, write func([]byte) (int, error), p []byte) {
 }
 
 func TestUnixStreamConnectsAndEchoes(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	s := udsConnect(t, udsEchoListener(t))
 	udsRequireNonblockCloexec(t, s.s.fd)
 
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 
 	buf := make([]byte, 64)
 	_, err := s.Read(buf)
@@ -141,12 +142,12 @@ func udsPeekAtLeast(t *testing.T, p *poller.Poll, events *poller.Events, tok pol
 		if err != nil {
 			require.ErrorIs(t, err, poller.ErrWouldBlock)
 		}
-		udsExpectEvent(t, p, events, tok, udsReadable)
+		udsExpectEvent(t, p, events, tok, testutil.Readable)
 	}
 }
 
 func TestUnixStreamConnectIsWritableThenReadClosedWhenPeerCloses(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "s")
 	ln, err := stdnet.Listen("unix", path)
 	require.NoError(t, err)
@@ -164,32 +165,32 @@ func TestUnixStreamConnectIsWritableThenReadClosedWhenPeerCloses(t *testing.T) {
 	}()
 
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 
 	c, ok := <-accepted
 	require.True(t, ok, "accept failed")
 	require.NoError(t, c.Close())
-	ev := udsExpectEvent(t, p, events, udsToken1, udsReadable|udsReadClosed)
+	ev := udsExpectEvent(t, p, events, udsToken1, testutil.Readable|testutil.ReadClosed)
 	require.NotNil(t, ev)
 	_, err = s.Read(make([]byte, 8))
 	require.ErrorIs(t, err, io.EOF)
 }
 
 func TestUnixStreamPairExchangesData(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	s1, s2 := udsStreamPair(t)
 	udsRequireNonblockCloexec(t, s1.s.fd)
 	udsRequireNonblockCloexec(t, s2.s.fd)
 	require.NoError(t, p.Registry().Register(s1, udsToken1, poller.Readable|poller.Writable))
 	require.NoError(t, p.Registry().Register(s2, udsToken2, poller.Readable|poller.Writable))
-	udsExpectEvents(t, p, events, udsWant{udsToken1, udsWritable}, udsWant{udsToken2, udsWritable})
+	testutil.ExpectEvents(t, p, events, testutil.Expect(udsToken1, testutil.Writable), testutil.Expect(udsToken2, testutil.Writable))
 
 	buf := make([]byte, 64)
 	_, err := s1.Read(buf)
 	require.ErrorIs(t, err, poller.ErrWouldBlock)
 
 	udsWriteAll(t, s1.Write, udsData1)
-	udsExpectEvent(t, p, events, udsToken2, udsReadable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Readable)
 	n, err := s2.Read(buf)
 	require.NoError(t, err)
 	require.Equal(t, udsData1, buf[:n])
@@ -197,7 +198,7 @@ func TestUnixStreamPairExchangesData(t *testing.T) {
 	require.ErrorIs(t, err, poller.ErrWouldBlock)
 
 	udsWriteAll(t, s2.Write, udsData2)
-	udsExpectEvent(t, p, events, udsToken1, udsReadable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Readable)
 	n, err = s1.Read(buf)
 	require.NoError(t, err)
 	require.Equal(t, udsData2, buf[:n])
@@ -244,13 +245,13 @@ func TestUnixStreamAddressesArePathsOrEmpty(t *testing.T) {
 // need be, and closes it when the test ends.
 func udsAcceptOne(t *testing.T, ln *UnixListener) (*UnixStream, string) {
 	t.Helper()
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	require.NoError(t, p.Registry().Register(ln, 99, poller.Readable))
 	defer p.Registry().Deregister(ln)
 	for {
 		s, from, err := ln.Accept()
 		if errors.Is(err, poller.ErrWouldBlock) {
-			udsExpectEvent(t, p, events, 99, udsReadable)
+			udsExpectEvent(t, p, events, 99, testutil.Readable)
 			continue
 		}
 		require.NoError(t, err)
@@ -264,10 +265,10 @@ func udsAcceptOne(t *testing.T, ln *UnixListener) (*UnixStream, string) {
 // echo to become readable, as the shutdown scenarios start.
 func udsConnectedToEcho(t *testing.T) (*poller.Poll, *poller.Events, *UnixStream) {
 	t.Helper()
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	s := udsConnect(t, udsEchoListener(t))
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 	udsWriteAll(t, s.Write, udsData1)
 	udsPeekAtLeast(t, p, events, udsToken1, s, len(udsData1))
 	return p, events, s
@@ -277,7 +278,7 @@ func TestUnixStreamShutdownReadReportsReadClosed(t *testing.T) {
 	p, events, s := udsConnectedToEcho(t)
 
 	require.NoError(t, s.Shutdown(ShutdownRead))
-	ev := udsExpectEvent(t, p, events, udsToken1, udsReadClosed)
+	ev := udsExpectEvent(t, p, events, udsToken1, testutil.ReadClosed)
 	require.False(t, ev.IsWriteClosed(), "only the reading half is shut: %v", ev)
 
 	buf := make([]byte, 64)
@@ -300,7 +301,7 @@ func TestUnixStreamShutdownWriteStopsWritesButNotReads(t *testing.T) {
 	require.NoError(t, s.Shutdown(ShutdownWrite))
 	if runtime.GOOS != "linux" {
 		// kqueue reports the shut writing half as EV_EOF on the write filter.
-		udsExpectEvent(t, p, events, udsToken1, udsWriteClosed)
+		udsExpectEvent(t, p, events, udsToken1, testutil.WriteClosed)
 	}
 	_, err := s.Write(udsData2)
 	require.ErrorIs(t, err, unix.EPIPE)
@@ -310,7 +311,7 @@ func TestUnixStreamShutdownWriteStopsWritesButNotReads(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, udsData1, buf[:n])
 	// The echo server sees our end of stream and closes: end of stream here.
-	udsExpectEvent(t, p, events, udsToken1, udsReadClosed)
+	udsExpectEvent(t, p, events, udsToken1, testutil.ReadClosed)
 	_, err = s.Read(buf)
 	require.ErrorIs(t, err, io.EOF)
 }
@@ -319,7 +320,7 @@ func TestUnixStreamShutdownBothReportsWriteClosed(t *testing.T) {
 	p, events, s := udsConnectedToEcho(t)
 
 	require.NoError(t, s.Shutdown(ShutdownBoth))
-	udsExpectEvent(t, p, events, udsToken1, udsWriteClosed)
+	udsExpectEvent(t, p, events, udsToken1, testutil.WriteClosed)
 	if runtime.GOOS != "linux" {
 		_, err := s.Read(make([]byte, 64))
 		require.ErrorIs(t, err, io.EOF)
@@ -329,13 +330,13 @@ func TestUnixStreamShutdownBothReportsWriteClosed(t *testing.T) {
 }
 
 func TestUnixStreamPeerShutdownWriteIsReadClosedNeverWriteClosed(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	a, b := udsStreamPair(t)
 	require.NoError(t, p.Registry().Register(b, udsToken2, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken2, udsWritable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Writable)
 
 	require.NoError(t, a.Shutdown(ShutdownWrite))
-	ev := udsExpectEvent(t, p, events, udsToken2, udsReadable|udsReadClosed)
+	ev := udsExpectEvent(t, p, events, udsToken2, testutil.Readable|testutil.ReadClosed)
 	require.False(t, ev.IsWriteClosed(), "a half-close is not write-closed: %v", ev)
 	require.False(t, ev.IsError(), "%v", ev)
 	_, err := b.Read(make([]byte, 8))
@@ -350,30 +351,30 @@ func TestUnixStreamPeerShutdownWriteIsReadClosedNeverWriteClosed(t *testing.T) {
 }
 
 func TestUnixStreamReadClosedWhenAcceptedSideCloses(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	path := udsSocketPath(t, "n")
 	ln, err := ListenUnix(path)
 	require.NoError(t, err)
 	defer ln.Close()
 	s := udsConnect(t, path)
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable|poller.Writable))
-	udsExpectEvent(t, p, events, udsToken1, udsWritable)
+	udsExpectEvent(t, p, events, udsToken1, testutil.Writable)
 
 	a, _ := udsAcceptOne(t, ln)
 	require.NoError(t, a.Close())
-	udsExpectEvent(t, p, events, udsToken1, udsReadClosed)
+	udsExpectEvent(t, p, events, udsToken1, testutil.ReadClosed)
 	_, err = s.Read(make([]byte, 8))
 	require.ErrorIs(t, err, io.EOF)
 }
 
 func TestUnixStreamClosingThePeerOfAPairGivesReadClosed(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	a, b := udsStreamPair(t)
 	require.NoError(t, p.Registry().Register(b, udsToken2, poller.Readable))
 	udsWriteAll(t, a.Write, udsData1)
 	require.NoError(t, a.Close())
 
-	udsExpectEvent(t, p, events, udsToken2, udsReadable|udsReadClosed)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Readable|testutil.ReadClosed)
 	buf := make([]byte, 64)
 	n, err := b.Read(buf)
 	require.NoError(t, err)
@@ -385,31 +386,31 @@ func TestUnixStreamClosingThePeerOfAPairGivesReadClosed(t *testing.T) {
 }
 
 func TestUnixStreamRegisteredIdleGivesNoEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	s := udsConnect(t, udsEchoListener(t))
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable))
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixStreamReregisterSwitchesToWritable(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	s := udsConnect(t, udsEchoListener(t))
 	require.NoError(t, p.Registry().Register(s, udsToken1, poller.Readable))
 	require.NoError(t, p.Registry().Reregister(s, udsToken2, poller.Writable))
-	udsExpectEvent(t, p, events, udsToken2, udsWritable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Writable)
 }
 
 func TestUnixStreamDeregisterStopsEvents(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	a, b := udsStreamPair(t)
 	require.NoError(t, p.Registry().Register(b, udsToken1, poller.Readable|poller.Writable))
 	require.NoError(t, p.Registry().Deregister(b))
 	udsWriteAll(t, a.Write, udsData1)
-	udsExpectNoEvents(t, p, events)
+	testutil.ExpectNoEvents(t, p, events)
 }
 
 func TestUnixStreamPeekLeavesDataQueued(t *testing.T) {
-	p, events := udsNewPoll(t)
+	p, events := testutil.NewPoll(t)
 	a, b := udsStreamPair(t)
 	require.NoError(t, p.Registry().Register(b, udsToken2, poller.Readable))
 
@@ -418,7 +419,7 @@ func TestUnixStreamPeekLeavesDataQueued(t *testing.T) {
 	require.ErrorIs(t, err, poller.ErrWouldBlock)
 
 	udsWriteAll(t, a.Write, udsData1)
-	udsExpectEvent(t, p, events, udsToken2, udsReadable)
+	udsExpectEvent(t, p, events, udsToken2, testutil.Readable)
 	for range 2 {
 		n, err := b.Peek(buf)
 		require.NoError(t, err)
@@ -429,7 +430,7 @@ func TestUnixStreamPeekLeavesDataQueued(t *testing.T) {
 	require.Equal(t, udsData1, buf[:n])
 
 	require.NoError(t, a.Close())
-	udsExpectEvent(t, p, events, udsToken2, udsReadClosed)
+	udsExpectEvent(t, p, events, udsToken2, testutil.ReadClosed)
 	_, err = b.Peek(buf)
 	require.ErrorIs(t, err, io.EOF)
 }
@@ -458,7 +459,7 @@ func TestUnixStreamReadAndWriteDoNotAllocate(t *testing.T) {
 }
 
 func TestUnixStreamUseAfterCloseReturnsErrClosed(t *testing.T) {
-	p, _ := udsNewPoll(t)
+	p, _ := testutil.NewPoll(t)
 	a, b, err := UnixStreamPair()
 	require.NoError(t, err)
 	defer b.Close()
