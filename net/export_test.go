@@ -1,3 +1,5 @@
+//go:build unix
+
 package net
 
 // FdOf exposes a socket's descriptor to the external tests, which check its

@@ -1,7 +1,5 @@
 package net
 
-import "errors"
-
 // ShutdownHow says which halves of a connection Shutdown closes.
 type ShutdownHow int
 
@@ -13,9 +11,6 @@ const (
 	// ShutdownBoth closes both halves.
 	ShutdownBoth
 )
-
-// errInvalidShutdownHow reports a ShutdownHow other than the three above.
-var errInvalidShutdownHow = errors.New("invalid ShutdownHow")
 
 // String returns "read", "write" or "both".
 func (h ShutdownHow) String() string {
