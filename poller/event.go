@@ -119,4 +119,3 @@ func (ev *Events) Clear() { ev.list = ev.list[:0] }
 func (ev *Events) push(t Token, f eventFlags) {
 	ev.list = append(ev.list, Event{token: t, flags: f})
 }
-

@@ -350,11 +350,13 @@ func TestConcurrentRegistrationStress(t *testing.T) {
 			defer wg.Done()
 			r := p.Registry()
 			for i := range 200 {
-				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 				if err != nil {
 					t.Error(err)
 					return
 				}
+				_ = unix.SetNonblock(fds[0], true)
+				_ = unix.SetNonblock(fds[1], true)
 				tok := poller.Token(g*1000 + i)
 				if err := r.Register(poller.SourceFd(fds[0]), tok, poller.Readable|poller.Writable); err != nil {
 					t.Error(err)
