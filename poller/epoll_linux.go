@@ -139,6 +139,8 @@ func (s *selector) ctl(op, fd int, t Token, i Interest) error {
 	ev := unix.EpollEvent{Events: epollFlags(i)}
 	setToken(&ev, t)
 	if t == wakeToken {
+		// Before the kernel call, not after: an event for the new source
+		// may arrive before epoll_ctl returns, and must not be dropped.
 		s.shared.wakeTokenUsed.Store(true)
 	}
 	return errnoErr(unix.EpollCtl(s.epfd, op, fd, &ev))
