@@ -1,10 +1,6 @@
-// Package queue will hold the lock-free queues the rest of metal is built
-// on: the intrusive multi-producer, single-consumer readiness queue (nodes
-// are reused, and each carries one atomic state word), the bounded ring each
-// runtime worker owns, and the inject queue through which other goroutines
-// hand work to the runtime.
-//
-// The package is being built: it has no API yet. The poller's user-space
-// readiness (Registration and SetReadiness) and the runtime's run queues are
-// its first users.
+// Package queue holds metal's lock-free queues. Today that is the readiness
+// queue: the intrusive MPSC queue of reusable nodes, one atomic state word
+// per node, that carries user-space readiness (poller.Registration and
+// SetReadiness) from any goroutine to the Poll. The runtime's per-worker ring
+// and inject queue come with the runtime.
 package queue
