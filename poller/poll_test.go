@@ -576,3 +576,56 @@ func TestClonedRegistryIsSafeAcrossGoroutines(t *testing.T) {
 	wg.Wait()
 	expectEvents(t, p, want...)
 }
+
+// The Sync Poll: while one goroutine is in the kernel, another's zero
+// timeout returns at once with no events, and a positive one returns after
+// its timeout, both without waiting for the first to leave.
+func TestContendedPollHonoursItsTimeout(t *testing.T) {
+	p := newPoll(t)
+	w, err := poller.NewWaker(p.Registry(), 1)
+	require.NoError(t, err)
+	defer w.Close()
+	first := make(chan error, 1)
+	firstEvents := poller.NewEvents(4)
+	go func() { first <- p.Poll(firstEvents, -1) }()
+	require.Eventually(t, p.InPoll, 5*time.Second, time.Millisecond)
+	events := poller.NewEvents(4)
+	require.NoError(t, p.Poll(events, 0))
+	require.Zero(t, events.Len(), "contended zero timeout: at once, no events")
+
+	start := time.Now()
+	require.NoError(t, p.Poll(events, 50*time.Millisecond))
+	require.Zero(t, events.Len())
+	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	require.Len(t, first, 0, "the first poller is still waiting")
+
+	require.NoError(t, w.Wake())
+	require.NoError(t, <-first)
+	require.Equal(t, poller.Token(1), firstEvents.At(0).Token())
+}
+
+// A waiter that gives up lets the next one in: the handover reaches a
+// waiter still waiting.
+func TestWaiterThatLeavesLetsTheNextIn(t *testing.T) {
+	p := newPoll(t)
+	_, set := newRegistration(t, p, 7, poller.Readable)
+	holder := make(chan error, 1)
+	go func() { holder <- p.Poll(poller.NewEvents(4), 200*time.Millisecond) }()
+	require.Eventually(t, p.InPoll, 5*time.Second, time.Millisecond)
+
+	leaver := make(chan error, 1)
+	go func() { leaver <- p.Poll(poller.NewEvents(4), 20*time.Millisecond) }()
+	stayer := make(chan error, 1)
+	stayerEvents := poller.NewEvents(4)
+	go func() { stayer <- p.Poll(stayerEvents, -1) }()
+	require.NoError(t, <-leaver)
+	require.NoError(t, <-holder)
+	require.NoError(t, set.Set(poller.Readable))
+	select {
+	case err := <-stayer:
+		require.NoError(t, err)
+		require.Equal(t, poller.Token(7), stayerEvents.At(0).Token())
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter left behind never got the lock")
+	}
+}

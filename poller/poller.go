@@ -50,8 +50,13 @@ package poller
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"syscall"
 	"time"
+
+	"go.uber.org/atomic"
+
+	"github.com/metalio/metal/queue"
 )
 
 // Poll waits for readiness events on the sources registered with its
@@ -82,6 +87,9 @@ import (
 // returned. Sources are not closed; deregister or close them yourself.
 type Poll struct {
 	registry Registry
+	lock     pollLock     // one goroutine at a time in the wait and the drain
+	queue    *queue.Queue // user-space readiness (Registration); consumer: the lock holder
+	wakeups  atomic.Uint64
 }
 
 // New opens a Poll on the platform's kernel queue: epoll on Linux, kqueue on
@@ -92,7 +100,20 @@ func New() (*Poll, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Poll{registry: Registry{sel: sel}}, nil
+	p := &Poll{lock: newPollLock()}
+	// A producer whose push finds the poller asleep wakes it. The reference
+	// keeps the wake from landing on a descriptor number already reused.
+	p.queue = queue.New(func() {
+		if sel.ref.Acquire() {
+			p.wakeups.Inc()
+			_ = sel.wake()
+			if sel.ref.Release() {
+				p.registry.destroy()
+			}
+		}
+	})
+	p.registry = Registry{sel: sel, queue: p.queue}
+	return p, nil
 }
 
 // Registry returns the Poll's registry, through which sources are added,
@@ -100,7 +121,8 @@ func New() (*Poll, error) {
 func (p *Poll) Registry() *Registry { return &p.registry }
 
 // Poll waits until at least one registered source is ready or the timeout
-// passes, and fills ev with up to ev.Cap() events (the rest come next call).
+// passes, and fills ev with up to ev.Cap() events (the rest come next call):
+// first the kernel's, then user-space readiness from Registrations.
 //
 // A negative timeout waits without limit. A zero timeout asks the kernel once
 // and returns at once. A positive timeout is rounded up to whole
@@ -108,6 +130,11 @@ func (p *Poll) Registry() *Registry { return &p.registry }
 // with no events only once the whole timeout has passed. Interruptions by
 // signals (Go preempts goroutines with SIGURG) are retried with the time
 // left and never surface.
+//
+// Several goroutines may call Poll at once: one waits in the kernel and
+// drains the readiness queue, the others wait their turn, the time spent
+// waiting taken off their timeout (a zero timeout returns at once with no
+// events when another goroutine is polling).
 //
 // Poll allocates nothing.
 func (p *Poll) Poll(ev *Events, timeout time.Duration) error {
@@ -120,14 +147,34 @@ func (p *Poll) Poll(ev *Events, timeout time.Duration) error {
 		return ErrClosed
 	}
 	defer p.registry.release()
+	left, ok := p.lock.lock(timeout)
+	if !ok {
+		return nil
+	}
+	defer p.lock.unlock()
+	return p.poll(ev, timeout, left)
+}
 
+// poll is the critical section: the kernel wait and the queue drain.
+// timeout is what the caller asked for, left what remains of it.
+func (p *Poll) poll(ev *Events, timeout, left time.Duration) error {
+	sel := p.registry.sel
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = time.Now().Add(left)
 	}
-	wait := timeout
+	wait := left
 	for {
-		woken, err := sel.wait(ev, wait)
+		if sel.ref.IsClosed() {
+			return ErrClosed
+		}
+		// Block in the kernel only with the sleep marker in: a Set that
+		// replaces it wakes us. If the queue has nodes, do not block.
+		kernelWait := wait
+		if wait != 0 && !p.queue.PrepareForSleep() {
+			kernelWait = 0
+		}
+		woken, err := sel.wait(ev, kernelWait)
 		interrupted := errors.Is(err, syscall.EINTR)
 		if err != nil && !interrupted {
 			return fmt.Errorf("poller: wait: %w", err)
@@ -139,16 +186,48 @@ func (p *Poll) Poll(ev *Events, timeout time.Duration) error {
 			ev.Clear()
 			return ErrClosed
 		}
+		p.drain(ev)
 		if ev.Len() > 0 || (timeout == 0 && !interrupted) {
 			return nil
 		}
 		if timeout > 0 {
-			// Nothing for the caller yet: a signal, an internal wake-up, or a
-			// kernel timer that fired a hair early. Wait out the rest.
+			// Nothing for the caller yet: a signal, a wake-up for a node
+			// that turned out not to be ready, or a kernel timer that
+			// fired a hair early. Wait out the rest.
 			wait = time.Until(deadline)
 			if wait <= 0 {
 				return nil
 			}
+		}
+	}
+}
+
+// drain moves user-space readiness from the queue into ev, within its
+// capacity. A level-triggered node that is still ready goes back on the
+// queue, and the drain stops when it meets it again, so each node yields
+// at most one event per Poll.
+func (p *Poll) drain(ev *Events) {
+	var until *queue.Node
+	for len(ev.list) < cap(ev.list) {
+		n, outcome := p.queue.Dequeue(until)
+		switch outcome {
+		case queue.Empty:
+			return
+		case queue.Inconsistent:
+			// A producer is between its push and its link. Let it run;
+			// the node is not lost, the next drain finds it.
+			runtime.Gosched()
+			return
+		}
+		ready, token, requeue := n.Dequeued()
+		if requeue {
+			if until == nil {
+				until = n
+			}
+			p.queue.Enqueue(n)
+		}
+		if ready != 0 {
+			ev.push(Token(token), userFlags(ready))
 		}
 	}
 }
@@ -163,7 +242,7 @@ func (p *Poll) Close() error {
 		return ErrClosed
 	}
 	if closeNow {
-		sel.destroy()
+		p.registry.destroy()
 		return nil
 	}
 	// Someone is in the kernel: wake them so the last of them closes.
@@ -176,6 +255,7 @@ func (p *Poll) Close() error {
 // during a Poll reports its events to that Poll.
 type Registry struct {
 	sel    *selector
+	queue  *queue.Queue // the Poll's readiness queue, shared by clones
 	cloned bool
 }
 
@@ -218,7 +298,7 @@ func (r *Registry) TryClone() (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poller: clone registry: %w", err)
 	}
-	return &Registry{sel: sel, cloned: true}, nil
+	return &Registry{sel: sel, queue: r.queue, cloned: true}, nil
 }
 
 // Close closes a Registry made by TryClone. The Registry of a Poll closes
@@ -232,7 +312,7 @@ func (r *Registry) Close() error {
 		return ErrClosed
 	}
 	if closeNow {
-		r.sel.destroy()
+		r.destroy()
 	}
 	return nil
 }
@@ -252,8 +332,19 @@ func (r *Registry) acquire(op string) error {
 // one after Close.
 func (r *Registry) release() {
 	if r.sel.ref.Release() {
-		r.sel.destroy()
+		r.destroy()
 	}
+}
+
+// destroy releases the kernel descriptors once nothing uses them; the
+// Poll's own registry also closes the readiness queue, letting go of every
+// node still in it. No Poll call is running (each holds a reference), so
+// this goroutine may act as the queue's consumer.
+func (r *Registry) destroy() {
+	if !r.cloned && r.queue != nil {
+		r.queue.Close()
+	}
+	r.sel.destroy()
 }
 
 func (r *Registry) registerFd(fd int, t Token, i Interest) error {
