@@ -54,6 +54,10 @@ func (l *pollLock) lock(timeout time.Duration) (left time.Duration, ok bool) {
 	if l.state.CompareAndSwap(0, lockedBit) {
 		return timeout, true
 	}
+	return l.lockSlow(timeout)
+}
+
+func (l *pollLock) lockSlow(timeout time.Duration) (left time.Duration, ok bool) {
 	var (
 		deadline time.Time
 		timer    *time.Timer
@@ -123,9 +127,12 @@ func (l *pollLock) lock(timeout time.Duration) (left time.Duration, ok bool) {
 
 // unlock releases the lock and, if anyone waits, signals one of them.
 func (l *pollLock) unlock() {
-	if l.state.CompareAndSwap(lockedBit, 0) {
-		return
+	if !l.state.CompareAndSwap(lockedBit, 0) { // inlined: one CAS on the way out
+		l.unlockSlow()
 	}
+}
+
+func (l *pollLock) unlockSlow() {
 	for {
 		cur := l.state.Load()
 		// (locked, n) -> (unlocked, n)
