@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"sync"
 	"time"
 
 	"go.uber.org/atomic"
@@ -19,7 +18,7 @@ import (
 // and at worst sends a later waiter round its loop once more; it is never
 // lost, which is what the mutex around mio's condition variable was for, so
 // no mutex is needed here. Waiters wait in FIFO order (a channel's receive
-// queue). Timers come from a pool and are stopped on the way out: no goroutine
+// queue). Timers are kept for reuse and stopped on the way out: no goroutine
 // per wait, no leaked timer, nothing allocated per wait once the pool is warm.
 type pollLock struct {
 	// state:
@@ -36,6 +35,10 @@ type pollLock struct {
 	//	             (locked, n) -> (unlocked, n)       then signal one waiter
 	state  atomic.Uint64
 	signal chan struct{}
+	// timers keeps stopped timers for timed waits. A channel, not a
+	// sync.Pool, so that none is ever dropped (the race detector makes a
+	// Pool drop items at random, which would allocate in tests).
+	timers chan *time.Timer
 }
 
 const (
@@ -43,9 +46,13 @@ const (
 	oneWaiter = 2
 )
 
-func newPollLock() pollLock { return pollLock{signal: make(chan struct{}, 1)} }
+// spareTimers bounds the timers kept: more goroutines than this waiting with
+// a timeout at once is unusual, and the extra ones only allocate.
+const spareTimers = 16
 
-var timerPool sync.Pool // of *time.Timer, stopped
+func newPollLock() pollLock {
+	return pollLock{signal: make(chan struct{}, 1), timers: make(chan *time.Timer, spareTimers)}
+}
 
 // lock takes the lock within timeout (negative: no limit). It returns the
 // part of the timeout left for the caller's own wait, or ok false if the
@@ -69,7 +76,10 @@ func (l *pollLock) lockSlow(timeout time.Duration) (left time.Duration, ok bool)
 	defer func() {
 		if timer != nil {
 			timer.Stop()
-			timerPool.Put(timer)
+			select {
+			case l.timers <- timer:
+			default:
+			}
 		}
 	}()
 	for {
@@ -108,15 +118,16 @@ func (l *pollLock) lockSlow(timeout time.Duration) (left time.Duration, ok bool)
 			continue
 		}
 		wait := time.Until(deadline)
-		if timer == nil {
-			if t, _ := timerPool.Get().(*time.Timer); t != nil {
-				timer = t
+		switch {
+		case timer != nil:
+			timer.Reset(wait)
+		default:
+			select {
+			case timer = <-l.timers:
 				timer.Reset(wait)
-			} else {
+			default:
 				timer = time.NewTimer(wait)
 			}
-		} else {
-			timer.Reset(wait)
 		}
 		select {
 		case <-l.signal:
