@@ -504,3 +504,18 @@ func TestRandomizedStressNoSetIsLost(t *testing.T) {
 		require.Equal(t, gens[i].Load(), seen[i], "registration %d: its last Set never surfaced", i)
 	}
 }
+
+func TestRegistrationThroughAClonedRegistry(t *testing.T) {
+	p := newPoll(t)
+	clone, err := p.Registry().TryClone()
+	require.NoError(t, err)
+	defer clone.Close()
+	r, set := poller.NewRegistration()
+	require.NoError(t, clone.Register(r, 4, poller.Readable))
+	require.NoError(t, set.Set(poller.Readable))
+	expectEvents(t, p, readable(4))
+	// The clone and the Poll's own registry are one Poll to it.
+	require.NoError(t, p.Registry().Reregister(r, 5, poller.Readable))
+	require.NoError(t, set.Set(poller.Readable))
+	expectEvents(t, p, readable(5))
+}
