@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/atomic"
@@ -327,8 +328,12 @@ func TestRegistrationsClosedFromOtherGoroutines(t *testing.T) {
 		}()
 	}
 	events := poller.NewEvents(1024)
+	// Weak pointers tell whether anything, the queue included, still holds
+	// a closed registration once the drains are over.
+	gone := make([]weak.Pointer[poller.SetReadiness], 0, iters)
 	for i := range iters {
 		r, s := newRegistration(t, p, poller.Token(i), poller.Readable)
+		gone = append(gone, weak.Make(s))
 		chans[i%workers] <- pair{r, s}
 		if i%workers == workers-1 {
 			require.NoError(t, p.Poll(events, time.Millisecond))
@@ -342,6 +347,15 @@ func TestRegistrationsClosedFromOtherGoroutines(t *testing.T) {
 	require.NoError(t, p.Poll(events, 0))
 	require.NoError(t, p.Poll(events, 0))
 	require.Zero(t, events.Len())
+	runtime.GC()
+	runtime.GC()
+	alive := 0
+	for _, w := range gone {
+		if w.Value() != nil {
+			alive++
+		}
+	}
+	require.Zero(t, alive, "closed registrations still reachable: a leak")
 }
 
 // Four pollers on one Poll, each registration fired exactly 16 times with

@@ -119,6 +119,7 @@ func (q *Queue) Dequeue(until *Node) (*Node, Outcome) {
 			return nil, Empty
 		}
 		q.tail = next
+		unlink(tail)
 		tail = next
 		next = next.next.Load()
 	}
@@ -127,6 +128,7 @@ func (q *Queue) Dequeue(until *Node) (*Node, Outcome) {
 	}
 	if next != nil {
 		q.tail = next
+		unlink(tail)
 		return tail, Data
 	}
 	if q.head.Load() != tail {
@@ -139,10 +141,17 @@ func (q *Queue) Dequeue(until *Node) (*Node, Outcome) {
 	}
 	if next = tail.next.Load(); next != nil {
 		q.tail = next
+		unlink(tail)
 		return tail, Data
 	}
 	return nil, Inconsistent
 }
+
+// unlink clears the link of a node the consumer has moved past. No producer
+// writes it any more (it is not the head), and a stale link would keep the
+// nodes behind it alive: a live registration could hold on to a chain of
+// closed ones.
+func unlink(n *Node) { n.next.Store(nil) }
 
 func (q *Queue) isMarker(n *Node) bool {
 	return n == &q.end || n == &q.sleep || n == &q.closed

@@ -237,3 +237,17 @@ func TestManyProducersOneConsumer(t *testing.T) {
 	}
 	require.NotZero(t, seen)
 }
+
+// A node the consumer has moved past keeps no link: a stale one would keep
+// every node behind it alive.
+func TestDequeuedNodesKeepNoLinks(t *testing.T) {
+	q := New(nil)
+	var a, b, c Node
+	q.Enqueue(&a)
+	q.Enqueue(&b)
+	q.Enqueue(&c)
+	require.Equal(t, []*Node{&a, &b, &c}, drainAll(q))
+	for _, n := range []*Node{&a, &b, &c, &q.sleep} {
+		require.Nil(t, n.next.Load())
+	}
+}
