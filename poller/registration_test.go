@@ -88,10 +88,8 @@ func TestUserEventsComeAfterKernelEventsWithinCap(t *testing.T) {
 	a, b := socketPair(t)
 	require.NoError(t, p.Registry().Register(poller.SourceFd(a), 1, poller.Readable))
 	write(t, b, "x")
-	var sets []*poller.SetReadiness
 	for i := range 5 {
 		_, s := newRegistration(t, p, poller.Token(100+i), poller.Readable)
-		sets = append(sets, s)
 		require.NoError(t, s.Set(poller.Readable))
 	}
 	events := poller.NewEvents(3)
