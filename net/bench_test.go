@@ -211,16 +211,7 @@ func BenchmarkTCPWriteV8(b *testing.B) {
 // unconnected loopback sockets and receives it with its sender's address.
 func BenchmarkUDPSendToRecvFrom64(b *testing.B) {
 	b.Run("metal", func(b *testing.B) {
-		s1, err := metalnet.BindUDP(testutil.LoopbackV4)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s1.Close()
-		s2, err := metalnet.BindUDP(testutil.LoopbackV4)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s2.Close()
+		s1, s2 := metalUDPPair(b)
 		addr2, _ := s2.LocalAddr()
 		msg, buf := make([]byte, benchMsg), make([]byte, benchMsg)
 		b.SetBytes(benchMsg)
@@ -229,15 +220,10 @@ func BenchmarkUDPSendToRecvFrom64(b *testing.B) {
 			if _, err := s1.SendTo(msg, addr2); err != nil {
 				b.Fatal(err)
 			}
-			for {
-				_, _, err := s2.RecvFrom(buf)
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, poller.ErrWouldBlock) {
-					b.Fatal(err)
-				}
-			}
+			readSpin(b, func(p []byte) (int, error) {
+				n, _, err := s2.RecvFrom(p)
+				return n, err
+			}, buf)
 		}
 	})
 	b.Run("stdnet", func(b *testing.B) {
@@ -261,16 +247,7 @@ func BenchmarkUDPSendToRecvFrom64(b *testing.B) {
 // loopback sockets.
 func BenchmarkUDPSendRecv64(b *testing.B) {
 	b.Run("metal", func(b *testing.B) {
-		s1, err := metalnet.BindUDP(testutil.LoopbackV4)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s1.Close()
-		s2, err := metalnet.BindUDP(testutil.LoopbackV4)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s2.Close()
+		s1, s2 := metalUDPPair(b)
 		addr1, _ := s1.LocalAddr()
 		addr2, _ := s2.LocalAddr()
 		if err := s1.Connect(addr2); err != nil {
@@ -303,6 +280,20 @@ func BenchmarkUDPSendRecv64(b *testing.B) {
 			}
 		}
 	})
+}
+
+// metalUDPPair returns two unconnected metal UDP sockets on loopback.
+func metalUDPPair(b *testing.B) (*metalnet.UDPSocket, *metalnet.UDPSocket) {
+	b.Helper()
+	open := func() *metalnet.UDPSocket {
+		s, err := metalnet.BindUDP(testutil.LoopbackV4)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	return open(), open()
 }
 
 func stdUDPPair(b *testing.B) (*net.UDPConn, *net.UDPConn) {

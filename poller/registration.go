@@ -126,13 +126,14 @@ func (s *SetReadiness) Set(ready Interest) error {
 	if ready&^kindMask != 0 {
 		return fmt.Errorf("poller: set readiness %v: %w", ready, ErrInvalidInterest)
 	}
-	if s.node.SetReadiness(uint8(ready)) {
+	enqueue, dropped := s.node.SetReadiness(uint8(ready))
+	if dropped {
+		return ErrClosed
+	}
+	if enqueue {
 		if q := queue.QueueOf(s.node); q != nil {
 			q.Enqueue(s.node)
 		}
-	}
-	if s.node.Load().IsDropped() {
-		return ErrClosed
 	}
 	return nil
 }

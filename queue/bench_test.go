@@ -34,7 +34,7 @@ func BenchmarkQueueSetDequeue(b *testing.B) {
 					mine := nodes[g*perProducer : (g+1)*perProducer]
 					for i := range per {
 						n := &mine[i%perProducer]
-						if n.SetReadiness(1) {
+						if set(n, 1) {
 							q.Enqueue(n)
 						}
 					}

@@ -148,11 +148,11 @@ func TestCloseRefusesPushesAndReleasesNodes(t *testing.T) {
 	var a, b Node
 	a.Update(1, readable, false, false)
 	b.Update(2, readable, false, false)
-	require.True(t, a.SetReadiness(readable))
+	require.True(t, set(&a, readable))
 	require.True(t, q.Enqueue(&a))
 	q.Close()
 	require.False(t, a.Load().IsQueued(), "a closed queue lets go of its nodes")
-	require.True(t, b.SetReadiness(readable))
+	require.True(t, set(&b, readable))
 	require.False(t, q.Enqueue(&b), "closed: the producer does nothing")
 	require.False(t, b.Load().IsQueued())
 	q.Close() // a second close is harmless
@@ -194,7 +194,7 @@ func TestManyProducersOneConsumer(t *testing.T) {
 				default:
 				}
 				k := (i*7 + p) % nodes
-				if ns[k].SetReadiness(readable) {
+				if set(&ns[k], readable) {
 					if inQueue[k].Inc() != 1 {
 						t.Errorf("node %d queued twice", k)
 					}

@@ -124,15 +124,15 @@ func (n *Node) Load() State { return State(n.state.Load()) }
 
 // SetReadiness replaces the node's readiness. It reports whether the caller
 // must enqueue the node: the new readiness is of interest and the node was
-// not queued. A dropped node is left alone.
+// not queued. A dropped node is left alone, and dropped says so.
 //
 // Even readiness equal to the old one enqueues an unqueued node: a Set that
 // names a kind of interest always surfaces an event.
-func (n *Node) SetReadiness(ready uint8) (enqueue bool) {
+func (n *Node) SetReadiness(ready uint8) (enqueue, dropped bool) {
 	for {
 		old := n.Load()
 		if old.IsDropped() {
-			return false
+			return false, true
 		}
 		next := old.withReadiness(ready)
 		enqueue = next.Effective() != 0 && !old.IsQueued()
@@ -141,7 +141,7 @@ func (n *Node) SetReadiness(ready uint8) (enqueue bool) {
 		}
 		// readiness := ready; queued 0->1 when it now matters
 		if next == old || n.state.CompareAndSwap(uint64(old), uint64(next)) {
-			return enqueue
+			return enqueue, false
 		}
 	}
 }

@@ -11,6 +11,12 @@ const (
 	writable = 2
 )
 
+// set is SetReadiness for tests that only ask whether to enqueue.
+func set(n *Node, ready uint8) (enqueue bool) {
+	enqueue, _ = n.SetReadiness(ready)
+	return enqueue
+}
+
 func TestStateFieldsAreMasked(t *testing.T) {
 	var s State
 	s = s.withReadiness(0xff)
@@ -28,16 +34,16 @@ func TestStateFieldsAreMasked(t *testing.T) {
 func TestSetReadinessOfInterestEnqueuesOnce(t *testing.T) {
 	var n Node
 	require.False(t, n.Update(7, readable, false, false))
-	require.True(t, n.SetReadiness(readable), "queued 0->1: the setter enqueues")
+	require.True(t, set(&n, readable), "queued 0->1: the setter enqueues")
 	require.True(t, n.Load().IsQueued())
-	require.False(t, n.SetReadiness(readable|writable), "already queued: nothing more to do")
+	require.False(t, set(&n, readable|writable), "already queued: nothing more to do")
 	require.Equal(t, uint8(readable|writable), n.Load().Readiness())
 }
 
 func TestSetReadinessNotOfInterestDoesNotEnqueue(t *testing.T) {
 	var n Node
 	n.Update(7, readable, false, false)
-	require.False(t, n.SetReadiness(writable))
+	require.False(t, set(&n, writable))
 	require.False(t, n.Load().IsQueued())
 	require.Equal(t, uint8(writable), n.Load().Readiness())
 }
@@ -45,17 +51,17 @@ func TestSetReadinessNotOfInterestDoesNotEnqueue(t *testing.T) {
 func TestSetSameReadinessAgainEnqueuesAgainAfterDequeue(t *testing.T) {
 	var n Node
 	n.Update(7, readable, false, false)
-	require.True(t, n.SetReadiness(readable))
+	require.True(t, set(&n, readable))
 	ready, tok, requeue := n.Dequeued()
 	require.Equal(t, uint8(readable), ready)
 	require.Equal(t, uint64(7), tok)
 	require.False(t, requeue)
-	require.True(t, n.SetReadiness(readable), "same readiness, unqueued: a new event")
+	require.True(t, set(&n, readable), "same readiness, unqueued: a new event")
 }
 
 func TestSetBeforeRegisterSurfacesOnUpdate(t *testing.T) {
 	var n Node
-	require.False(t, n.SetReadiness(readable), "no interest yet")
+	require.False(t, set(&n, readable), "no interest yet")
 	require.True(t, n.Update(3, readable, false, false), "interest now matches: enqueue")
 	ready, tok, _ := n.Dequeued()
 	require.Equal(t, uint8(readable), ready)
@@ -77,7 +83,7 @@ func TestUpdateWritesAFreeTokenSlot(t *testing.T) {
 func TestDequeuedEdgeClearsQueued(t *testing.T) {
 	var n Node
 	n.Update(1, readable, false, false)
-	n.SetReadiness(readable)
+	set(&n, readable)
 	_, _, requeue := n.Dequeued()
 	require.False(t, requeue)
 	require.False(t, n.Load().IsQueued())
@@ -87,12 +93,12 @@ func TestDequeuedEdgeClearsQueued(t *testing.T) {
 func TestDequeuedLevelRequeuesWhileReady(t *testing.T) {
 	var n Node
 	n.Update(1, readable, true, false)
-	n.SetReadiness(readable)
+	set(&n, readable)
 	ready, _, requeue := n.Dequeued()
 	require.Equal(t, uint8(readable), ready)
 	require.True(t, requeue)
 	require.True(t, n.Load().IsQueued())
-	n.SetReadiness(0)
+	set(&n, 0)
 	ready, _, requeue = n.Dequeued()
 	require.Zero(t, ready)
 	require.False(t, requeue)
@@ -102,18 +108,18 @@ func TestDequeuedLevelRequeuesWhileReady(t *testing.T) {
 func TestDequeuedOneshotDisarms(t *testing.T) {
 	var n Node
 	n.Update(1, readable, false, true)
-	n.SetReadiness(readable)
+	set(&n, readable)
 	ready, _, _ := n.Dequeued()
 	require.Equal(t, uint8(readable), ready)
 	require.Zero(t, n.Load().Interest())
-	require.False(t, n.SetReadiness(readable), "disarmed until updated")
+	require.False(t, set(&n, readable), "disarmed until updated")
 	require.True(t, n.Update(2, readable, false, true), "rearmed, still ready: enqueue")
 }
 
 func TestDequeuedReadsTheNewestToken(t *testing.T) {
 	var n Node
 	n.Update(1, readable, false, false)
-	n.SetReadiness(readable)
+	set(&n, readable)
 	n.Update(2, readable, false, false) // queued already: no enqueue
 	_, tok, _ := n.Dequeued()
 	require.Equal(t, uint64(2), tok)
@@ -125,7 +131,7 @@ func TestDropStopsEverything(t *testing.T) {
 	n.Update(1, readable, false, false)
 	require.True(t, n.Drop())
 	require.False(t, n.Drop())
-	require.False(t, n.SetReadiness(readable))
+	require.False(t, set(&n, readable))
 	require.False(t, n.Update(2, readable, false, false))
 	ready, _, requeue := n.Dequeued()
 	require.Zero(t, ready)
@@ -135,8 +141,8 @@ func TestDropStopsEverything(t *testing.T) {
 func TestReleaseClearsQueued(t *testing.T) {
 	var n Node
 	n.Update(1, readable, false, false)
-	n.SetReadiness(readable)
+	set(&n, readable)
 	n.release()
 	require.False(t, n.Load().IsQueued())
-	require.True(t, n.SetReadiness(readable))
+	require.True(t, set(&n, readable))
 }
