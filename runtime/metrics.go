@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"encoding/json"
+	"expvar"
+
+	"go.uber.org/atomic"
+)
+
+// Each worker counts in plain fields only it writes, and copies them to
+// atomic ones (publish) when it parks, after a steal, and at every
+// maintenance tick: a poll costs an increment, not an atomic operation,
+// and a snapshot is at most 61 polls behind a busy worker.
+
+type counters struct {
+	polls        uint64
+	lifoPolls    uint64
+	steals       uint64 // tasks taken from other workers
+	stealOps     uint64 // successful steal operations
+	parks        uint64
+	ioEvents     uint64
+	forcedYields uint64
+}
+
+type publishedCounters struct {
+	polls, lifoPolls, steals, stealOps, parks, ioEvents, forcedYields atomic.Uint64
+	localDepth                                                        atomic.Int64
+}
+
+func (w *worker) publish() {
+	c, p := &w.counters, &w.pub
+	p.polls.Store(c.polls)
+	p.lifoPolls.Store(c.lifoPolls)
+	p.steals.Store(c.steals)
+	p.stealOps.Store(c.stealOps)
+	p.parks.Store(c.parks)
+	p.ioEvents.Store(c.ioEvents)
+	p.forcedYields.Store(c.forcedYields)
+	p.localDepth.Store(int64(w.local.Len()))
+}
+
+// WorkerMetrics are one worker's counters since New.
+type WorkerMetrics struct {
+	Polls        uint64 `json:"polls"`         // task polls
+	LIFOPolls    uint64 `json:"lifo_polls"`    // of which from the LIFO slot
+	Steals       uint64 `json:"steals"`        // tasks taken from other workers
+	StealOps     uint64 `json:"steal_ops"`     // steal operations that took something
+	Parks        uint64 `json:"parks"`         // times the worker went to sleep
+	IOEvents     uint64 `json:"io_events"`     // readiness events it dispatched
+	ForcedYields uint64 `json:"forced_yields"` // polls ended by the budget
+	LocalDepth   int    `json:"local_depth"`   // tasks in its ring when last published
+}
+
+// Metrics is a snapshot of a runtime's counters.
+type Metrics struct {
+	Workers      []WorkerMetrics `json:"workers"`
+	InjectDepth  int             `json:"inject_depth"`  // tasks in the inject queue
+	LiveTasks    int             `json:"live_tasks"`    // spawned and not complete
+	IOSources    int             `json:"io_sources"`    // registered IO
+	BlockingLive int             `json:"blocking_live"` // goroutines of the blocking pool
+}
+
+// Metrics returns a snapshot of rt's counters. Busy workers publish theirs
+// every few dozen polls, idle ones when they park.
+func (rt *Runtime) Metrics() Metrics {
+	m := Metrics{
+		Workers:      make([]WorkerMetrics, len(rt.workers)),
+		InjectDepth:  rt.inject.Len(),
+		IOSources:    rt.driver.slab.Live(),
+		BlockingLive: rt.blocking.live(),
+	}
+	for i, w := range rt.workers {
+		p := &w.pub
+		m.Workers[i] = WorkerMetrics{
+			Polls:        p.polls.Load(),
+			LIFOPolls:    p.lifoPolls.Load(),
+			Steals:       p.steals.Load(),
+			StealOps:     p.stealOps.Load(),
+			Parks:        p.parks.Load(),
+			IOEvents:     p.ioEvents.Load(),
+			ForcedYields: p.forcedYields.Load(),
+			LocalDepth:   int(p.localDepth.Load()),
+		}
+	}
+	for i := range rt.tasks {
+		m.LiveTasks += rt.tasks[i].Len()
+	}
+	return m
+}
+
+// Total sums the workers' counters.
+func (m Metrics) Total() WorkerMetrics {
+	var t WorkerMetrics
+	for _, w := range m.Workers {
+		t.Polls += w.Polls
+		t.LIFOPolls += w.LIFOPolls
+		t.Steals += w.Steals
+		t.StealOps += w.StealOps
+		t.Parks += w.Parks
+		t.IOEvents += w.IOEvents
+		t.ForcedYields += w.ForcedYields
+		t.LocalDepth += w.LocalDepth
+	}
+	return t
+}
+
+// Expvar returns rt's metrics as an expvar.Var (JSON), for
+// expvar.Publish("metal", rt.Expvar()).
+func (rt *Runtime) Expvar() expvar.Var {
+	return expvar.Func(func() any { return rt.Metrics() })
+}
+
+// String is the metrics as JSON.
+func (m Metrics) String() string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}

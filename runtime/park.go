@@ -1,0 +1,71 @@
+package runtime
+
+import (
+	"time"
+
+	"go.uber.org/atomic"
+)
+
+// A parked worker sleeps in one of two places: inside the I/O driver's Poll
+// (one worker at a time), or on its own channel. Whoever unparks it must
+// know which, to write to the poller's Waker or to the channel; and an
+// unpark that comes before the park must not be lost. The parker's word
+// settles both (tokio's park.rs has the same four states).
+
+// parkState is the value of a parker's word.
+//
+//	parkEmpty     awake, no unpark pending
+//	parkedChan    asleep on the channel
+//	parkedDriver  asleep in the driver's Poll
+//	parkNotified  an unpark is pending: the next park returns at once
+const (
+	parkEmpty uint32 = iota
+	parkedChan
+	parkedDriver
+	parkNotified
+)
+
+type parker struct {
+	word atomic.Uint32
+	ch   chan struct{} // one slot: a token per unpark of a channel sleeper
+}
+
+func newParker() *parker { return &parker{ch: make(chan struct{}, 1)} }
+
+// park sleeps until unpark. It parks in the driver when it can take it,
+// with timeout (<0: none); the events it dispatched are returned.
+func (p *parker) park(d *driver, timeout time.Duration) (events int, inDriver bool) {
+	if p.word.CompareAndSwap(parkNotified, parkEmpty) {
+		return 0, false
+	}
+	if d.tryLock() {
+		if !p.word.CompareAndSwap(parkEmpty, parkedDriver) {
+			// Notified meanwhile.
+			p.word.Store(parkEmpty)
+			d.unlock()
+			return 0, false
+		}
+		events = d.turn(timeout)
+		p.word.Store(parkEmpty)
+		d.unlock()
+		return events, true
+	}
+	d.wanted.Store(true)
+	if !p.word.CompareAndSwap(parkEmpty, parkedChan) {
+		p.word.Store(parkEmpty)
+		return 0, false
+	}
+	<-p.ch
+	p.word.Store(parkEmpty)
+	return 0, false
+}
+
+// unpark wakes the parker, or makes its next park return at once.
+func (p *parker) unpark(d *driver) {
+	switch p.word.Swap(parkNotified) {
+	case parkedChan:
+		p.ch <- struct{}{}
+	case parkedDriver:
+		d.unpark()
+	}
+}

@@ -1,0 +1,214 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	goruntime "runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/metalio/metal/queue"
+	"github.com/metalio/metal/task"
+	"go.uber.org/atomic"
+)
+
+// ErrShutdown is the error of a task spawned after Shutdown began, or still
+// pending when Shutdown cancelled it, and of BlockOn on a runtime shut down.
+var ErrShutdown = errors.New("runtime: shut down")
+
+// Runtime is a multi-threaded executor of tasks: a fixed set of worker
+// goroutines with run queues of their own, a shared inject queue, an I/O
+// driver on package poller, and a bounded pool of goroutines for blocking
+// work. Make one with New, start tasks with Spawn and BlockOn, and stop it
+// with Shutdown.
+type Runtime struct {
+	workers []*worker
+	inject  queue.Inject[task.Task]
+	idle    *idle
+	driver  *driver
+	sched   scheduler
+	tasks   []task.Set // live tasks, sharded by task ID
+	mask    uint64
+
+	blocking *blockingPool
+
+	closed   atomic.Bool // Shutdown began: no new tasks
+	stopping atomic.Bool // workers must return
+	done     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// Option configures New.
+type Option func(*config) error
+
+type config struct {
+	workers     int
+	maxBlocking int
+}
+
+// WithWorkers sets the number of worker goroutines (default GOMAXPROCS).
+func WithWorkers(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > countMask {
+			return fmt.Errorf("runtime: WithWorkers(%d): want 1 to %d", n, countMask)
+		}
+		c.workers = n
+		return nil
+	}
+}
+
+// WithMaxBlocking bounds the goroutines SpawnBlocking may run at once
+// (default 512); further blocking work waits for one to be free.
+func WithMaxBlocking(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("runtime: WithMaxBlocking(%d): want at least 1", n)
+		}
+		c.maxBlocking = n
+		return nil
+	}
+}
+
+// New starts a runtime: its workers are running when it returns.
+func New(opts ...Option) (*Runtime, error) {
+	c := config{workers: goruntime.GOMAXPROCS(0), maxBlocking: 512}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	d, err := newDriver()
+	if err != nil {
+		return nil, err
+	}
+	shards := 1 << bits.Len(uint(4*c.workers-1))
+	rt := &Runtime{
+		idle:   newIdle(c.workers),
+		driver: d,
+		tasks:  make([]task.Set, shards),
+		mask:   uint64(shards - 1),
+		done:   make(chan struct{}),
+	}
+	rt.sched.rt = rt
+	rt.blocking = newBlockingPool(c.maxBlocking)
+	rt.workers = make([]*worker, c.workers)
+	for i := range rt.workers {
+		rt.workers[i] = newWorker(rt, i)
+	}
+	rt.wg.Add(len(rt.workers))
+	for _, w := range rt.workers {
+		go w.run()
+	}
+	return rt, nil
+}
+
+// Workers returns the number of workers.
+func (rt *Runtime) Workers() int { return len(rt.workers) }
+
+// scheduler is the task.Scheduler of the runtime's tasks.
+type scheduler struct{ rt *Runtime }
+
+// Schedule queues a woken task. A task that ran before goes back to the
+// worker that ran it (its cache is warm there): into that worker's LIFO
+// slot, so it runs next, and the task it displaces into that worker's
+// remote queue. A new task goes to the inject queue.
+func (s *scheduler) Schedule(t *task.Task) {
+	rt := s.rt
+	if h := t.Hint(); h != 0 && int(h) <= len(rt.workers) {
+		rt.workers[h-1].scheduleRemote(t)
+		return
+	}
+	if !rt.inject.Push(t) {
+		return // shutting down: the task was cancelled with the rest
+	}
+	rt.notifyParked()
+}
+
+// notifyParked wakes one parked worker if nobody is searching for work.
+func (rt *Runtime) notifyParked() {
+	if id := rt.idle.workerToWake(); id >= 0 {
+		rt.workers[id].parker.unpark(rt.driver)
+	}
+}
+
+// Spawn starts f as a task on rt and returns its handle. It never blocks
+// and may be called from any goroutine, including from inside a task.
+// After Shutdown began, the handle's error matches ErrShutdown.
+func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
+	t, h := task.New(f, &rt.sched)
+	if rt.closed.Load() || !rt.tasks[t.ID()&rt.mask].Add(t) {
+		t.Shutdown(ErrShutdown)
+		return h
+	}
+	rt.sched.Schedule(t)
+	return h
+}
+
+// BlockOn runs f on the calling goroutine until it completes and returns
+// its value; f can spawn tasks and wait on them and on I/O. Call it from
+// goroutines that are not the runtime's (main, a test): inside a task,
+// await the future instead. A panic in f is returned as an error matching
+// task.ErrPanicked; Shutdown ends it with ErrShutdown.
+func BlockOn[T any](rt *Runtime, f task.Future[T]) (v T, err error) {
+	if rt.closed.Load() {
+		return v, ErrShutdown
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-rt.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			err = &task.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	v, err = task.Block(ctx, f)
+	if err != nil {
+		return v, ErrShutdown
+	}
+	return v, nil
+}
+
+// Shutdown stops rt: Spawn fails from now on, pending tasks are cancelled
+// (their handles' errors match ErrShutdown), the workers return after the
+// polls under way, blocking work still running is waited for, and the
+// poller is closed. It returns nil once all of that is done, or ctx's error
+// if ctx ends first (the rest then finishes in the background). Calling it
+// again waits again.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	rt.once.Do(func() {
+		rt.closed.Store(true)
+		for i := range rt.tasks {
+			rt.tasks[i].Close(ErrShutdown)
+		}
+		rt.stopping.Store(true)
+		for _, w := range rt.workers {
+			w.parker.unpark(rt.driver)
+		}
+		go func() {
+			rt.wg.Wait()
+			rt.blocking.shutdown()
+			rt.inject.Close()
+			rt.inject.Drain(func(*task.Task) {})
+			rt.driver.shutdown()
+			close(rt.done)
+		}()
+	})
+	select {
+	case <-rt.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runtime: shutdown: %w", ctx.Err())
+	}
+}
+
+// Done returns a channel closed when Shutdown has finished.
+func (rt *Runtime) Done() <-chan struct{} { return rt.done }

@@ -1,0 +1,337 @@
+package runtime
+
+import (
+	"github.com/metalio/metal/queue"
+	"github.com/metalio/metal/task"
+	"go.uber.org/atomic"
+)
+
+// A worker is a goroutine that runs tasks, one poll at a time, from the
+// queues below, in this order:
+//
+//  1. Every 61st tick, the inject queue first, and a turn of the I/O driver
+//     that does not wait (maintenance). Without the first, a worker whose
+//     own tasks keep waking each other would never look at tasks spawned
+//     from outside; without the second, a runtime with no idle worker would
+//     never see I/O. 61 is the interval Go's scheduler uses for its global
+//     run queue and tokio for both: prime, so it does not fall into step
+//     with a task pattern, and rare enough to cost nothing measurable.
+//  2. The LIFO slot: the task woken most recently for this worker. A task
+//     that wakes another (a message sent, a lock released) usually wants it
+//     to run now, while the message is in the cache; running the wakee next
+//     instead of behind the queue is what makes request/response between
+//     tasks fast. At most 3 polls in a row come from the slot: two tasks
+//     waking each other forever would otherwise starve the queue; the
+//     fourth goes to the back of the ring.
+//  3. The local ring (256 tasks, owner pushes, thieves take half).
+//  4. The remote queue: tasks woken for this worker while the LIFO slot
+//     was taken, by any goroutine (the ring has one producer only).
+//  5. The inject queue: tasks spawned, and rings' overflow. Taken in a
+//     batch (its share of the queue, up to half a ring), so one lock
+//     serves many polls and other workers can steal the rest.
+//  6. Searching: stealing half of another worker's ring (or its remote
+//     queue, or, last, its LIFO slot), at most half the workers at once.
+//  7. Parking: in the I/O driver if it is free, on its own channel if not.
+//
+// A task's poll has a budget of task.Budget operations; a task that spends
+// it is put behind the others (a forced yield). A task woken while it ran
+// goes to the back of the ring too.
+
+const (
+	// injectInterval: see 1 above.
+	injectInterval = 61
+	// maxLIFOPolls: see 2 above.
+	maxLIFOPolls = 3
+	// maxInjectBatch bounds a batch taken from an inject or remote queue.
+	maxInjectBatch = queue.LocalCapacity / 2
+)
+
+type worker struct {
+	rt     *Runtime
+	id     int
+	hint   uint32 // id+1: what tasks run here carry as their hint
+	local  queue.Local[task.Task]
+	lifo   atomic.Pointer[task.Task]
+	remote queue.Inject[task.Task]
+	parker *parker
+	parked atomic.Bool // true from just before parking until awake
+
+	// Owner-only state.
+	searching bool
+	tick      uint32
+	lifoPolls int
+	rng       uint32
+	batch     [maxInjectBatch]*task.Task
+	counters  counters
+	pub       publishedCounters
+}
+
+func newWorker(rt *Runtime, id int) *worker {
+	return &worker{
+		rt:     rt,
+		id:     id,
+		hint:   uint32(id + 1),
+		parker: newParker(),
+		rng:    uint32(id)*0x9e3779b9 | 1,
+	}
+}
+
+func (w *worker) run() {
+	defer w.rt.wg.Done()
+	rt := w.rt
+	for !rt.stopping.Load() {
+		t := w.next()
+		if t == nil {
+			t = w.search()
+		}
+		if t == nil {
+			w.park()
+			continue
+		}
+		w.runTask(t)
+	}
+	w.exit()
+}
+
+// next finds a task in this worker's own queues and the inject queue.
+func (w *worker) next() *task.Task {
+	w.tick++
+	rt := w.rt
+	if w.tick%injectInterval == 0 {
+		w.maintenance()
+		if t := rt.inject.Pop(); t != nil {
+			return t
+		}
+	}
+	if w.lifo.Load() != nil {
+		if t := w.lifo.Swap(nil); t != nil {
+			if w.lifoPolls < maxLIFOPolls {
+				w.lifoPolls++
+				w.counters.lifoPolls++
+				return t
+			}
+			w.local.Push(t, &rt.inject)
+		}
+	}
+	w.lifoPolls = 0
+	if t := w.local.Pop(); t != nil {
+		return t
+	}
+	if !w.remote.IsEmpty() {
+		if t := w.takeBatch(&w.remote); t != nil {
+			return t
+		}
+	}
+	if !rt.inject.IsEmpty() {
+		return w.takeBatch(&rt.inject)
+	}
+	return nil
+}
+
+// takeBatch takes a share of q: one task to run, the rest into the ring.
+func (w *worker) takeBatch(q *queue.Inject[task.Task]) *task.Task {
+	n := q.Len()/len(w.rt.workers) + 1
+	if n > maxInjectBatch {
+		n = maxInjectBatch
+	}
+	got := q.PopBatch(w.batch[:n])
+	if got == 0 {
+		return nil
+	}
+	t := w.batch[0]
+	if got > 1 {
+		rest := w.batch[1:got]
+		if k := w.local.PushBatch(rest); k < len(rest) {
+			w.rt.inject.PushBatch(rest[k:])
+		}
+		w.rt.notifyParked()
+	}
+	clear(w.batch[:got])
+	return t
+}
+
+// search steals from the other workers, then the inject queue.
+func (w *worker) search() *task.Task {
+	rt := w.rt
+	if !w.searching {
+		if !rt.idle.toSearching() {
+			return nil
+		}
+		w.searching = true
+	}
+	n := len(rt.workers)
+	start := int(w.random() % uint32(n))
+	for i := 0; i < n; i++ {
+		v := rt.workers[(start+i)%n]
+		if v == w {
+			continue
+		}
+		if t := v.local.StealInto(&w.local); t != nil {
+			w.counters.steals += uint64(1 + w.local.Len())
+			w.counters.stealOps++
+			w.publish()
+			return t
+		}
+		if !v.remote.IsEmpty() {
+			if t := w.takeBatch(&v.remote); t != nil {
+				w.counters.stealOps++
+				w.counters.steals++
+				w.publish()
+				return t
+			}
+		}
+	}
+	if !rt.inject.IsEmpty() {
+		if t := w.takeBatch(&rt.inject); t != nil {
+			return t
+		}
+	}
+	// Last: a LIFO slot of a worker that is neither parked (it would be
+	// woken for it) nor able to get to it soon: its ring and remote queue
+	// are empty too, so it is in a long poll.
+	for i := 0; i < n; i++ {
+		v := rt.workers[(start+i)%n]
+		if v == w || v.parked.Load() || v.lifo.Load() == nil {
+			continue
+		}
+		if t := v.lifo.Swap(nil); t != nil {
+			w.counters.stealOps++
+			w.counters.steals++
+			w.publish()
+			return t
+		}
+	}
+	return nil
+}
+
+// runTask polls t once and requeues it if it asks to be.
+func (w *worker) runTask(t *task.Task) {
+	rt := w.rt
+	if w.searching {
+		w.searching = false
+		if rt.idle.fromSearching() {
+			// The last searcher found work: there may be more.
+			rt.notifyParked()
+		}
+	}
+	if t.Hint() != w.hint {
+		t.SetHint(w.hint)
+	}
+	w.counters.polls++
+	switch t.Run() {
+	case task.Exhausted:
+		w.counters.forcedYields++
+		w.requeue(t)
+	case task.Yielded:
+		w.requeue(t)
+	}
+}
+
+// requeue puts t at the back of the ring, and lets an idle worker help if
+// the ring holds more than this worker can start on now.
+func (w *worker) requeue(t *task.Task) {
+	w.local.Push(t, &w.rt.inject)
+	if w.local.Len() > 1 {
+		w.rt.notifyParked()
+	}
+}
+
+// scheduleRemote queues t for this worker from any goroutine: into the
+// LIFO slot, the task it displaces into the remote queue.
+func (w *worker) scheduleRemote(t *task.Task) {
+	rt := w.rt
+	if old := w.lifo.Swap(t); old != nil {
+		if !w.remote.Push(old) {
+			return // shutting down
+		}
+		// A backlog behind a busy worker: let an idle one steal it.
+		rt.notifyParked()
+	}
+	if w.parked.Load() {
+		w.parker.unpark(rt.driver)
+	}
+}
+
+// hasOwnWork reports tasks queued for this worker by others.
+func (w *worker) hasOwnWork() bool {
+	return w.lifo.Load() != nil || !w.remote.IsEmpty() || !w.local.IsEmpty()
+}
+
+// park sleeps until there is work.
+func (w *worker) park() {
+	rt := w.rt
+	w.parked.Store(true)
+	last := rt.idle.toParked(w.id, w.searching)
+	w.searching = false
+	w.counters.parks++
+	w.publish()
+	// Work queued between our last look and the parked flag woke nobody:
+	// look again, now that every producer after this point will see us.
+	switch {
+	case rt.stopping.Load() || w.hasOwnWork():
+		w.parker.unpark(rt.driver)
+	case last || !rt.inject.IsEmpty() || rt.anyRemoteWork():
+		rt.notifyParked()
+	}
+	events, inDriver := w.parker.park(rt.driver, -1)
+	w.parked.Store(false)
+	w.searching = rt.idle.unparked(w.id)
+	if inDriver {
+		w.counters.ioEvents += uint64(events)
+		w.handOffDriver()
+	}
+}
+
+// maintenance turns the driver without waiting, if nobody has it.
+func (w *worker) maintenance() {
+	d := w.rt.driver
+	if d.tryLock() {
+		w.counters.ioEvents += uint64(d.turn(0))
+		d.unlock()
+		w.handOffDriver()
+	}
+	w.publish()
+}
+
+// handOffDriver wakes a worker parked on its channel when it wanted the
+// driver and found it held: this worker is going back to work, and
+// somebody should be watching I/O.
+func (w *worker) handOffDriver() {
+	rt := w.rt
+	if rt.driver.wanted.Load() && rt.driver.wanted.Swap(false) {
+		if id := rt.idle.anySleeper(); id >= 0 {
+			rt.workers[id].parker.unpark(rt.driver)
+		}
+	}
+}
+
+// exit drops what is left in this worker's queues: every task was shut
+// down by then, so the entries are stale.
+func (w *worker) exit() {
+	w.lifo.Store(nil)
+	for w.local.Pop() != nil {
+	}
+	w.remote.Close()
+	w.remote.Drain(func(*task.Task) {})
+	w.publish()
+}
+
+// random is a xorshift step, for choosing where to start stealing.
+func (w *worker) random() uint32 {
+	x := w.rng
+	x ^= x << 13
+	x ^= x >> 17
+	x ^= x << 5
+	w.rng = x
+	return x
+}
+
+// anyRemoteWork reports tasks in any worker's remote queue.
+func (rt *Runtime) anyRemoteWork() bool {
+	for _, v := range rt.workers {
+		if !v.remote.IsEmpty() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,302 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"go.uber.org/atomic"
+)
+
+// A task is a future an executor owns: the executor polls it on one of its
+// goroutines whenever it is woken, until it completes. The pieces:
+//
+//   - Task is the executor's side, with no type parameter: Run it when it
+//     comes out of a run queue, and it calls the Scheduler's Schedule when a
+//     wake finds it idle. Package runtime is one executor; New lets anyone
+//     write another (a test harness, a single-goroutine loop).
+//   - JoinHandle[T] is the spawner's side and the memory of the task itself:
+//     Task is its first field, the future and the result follow, so
+//     spawning allocates once.
+//   - The state word (state.go) decides every race between runners, wakers,
+//     Abort, Shutdown and the handle. A Waker is a pointer to the Task: the
+//     garbage collector keeps a task alive while anything can still wake
+//     it, so there is no reference count in the word.
+
+// ErrAborted is the error of a task ended by JoinHandle.Abort.
+var ErrAborted = errors.New("task: aborted")
+
+// ErrNilFuture is the error of a task spawned with a nil Future.
+var ErrNilFuture = errors.New("task: nil future")
+
+// ErrPanicked matches (with errors.Is) the error of a task whose future
+// panicked; errors.As gives the *PanicError with the value and the stack.
+var ErrPanicked = errors.New("task: panicked")
+
+// PanicError is the error of a task whose future panicked.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the stack of the goroutine at the panic
+}
+
+// Error includes the panic value.
+func (e *PanicError) Error() string { return fmt.Sprintf("task: panicked: %v", e.Value) }
+
+// Is makes errors.Is(err, ErrPanicked) true.
+func (e *PanicError) Is(target error) bool { return target == ErrPanicked }
+
+// Unwrap returns the panic value when it was an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Scheduler is an executor, as a Task sees it.
+type Scheduler interface {
+	// Schedule queues t to be Run. It is called from whatever goroutine woke
+	// t, once per wake that found t idle, never while t runs. It must not
+	// block and must not run t itself.
+	Schedule(t *Task)
+}
+
+// Outcome says how a Run ended and what the executor does next.
+type Outcome uint8
+
+const (
+	// Idle: the future is waiting; a wake will Schedule the task again.
+	Idle Outcome = iota
+	// Done: the task completed (with its value, an error, a panic or a
+	// cancellation), or there was nothing to run. Forget it.
+	Done
+	// Yielded: the task was woken while it ran (by itself or another
+	// goroutine). Queue it again.
+	Yielded
+	// Exhausted: the task spent its whole budget. Queue it again, behind
+	// the tasks already waiting.
+	Exhausted
+)
+
+// Task is a spawned future as its executor sees it.
+type Task struct {
+	state stateWord
+	id    uint64
+	body  body
+	sched Scheduler
+	cx    Context // the one Context every poll of this task uses
+
+	cancelErr atomic.Pointer[error] // Shutdown's error; nil means Abort's
+
+	hint atomic.Uint32 // the executor's number; see Hint
+
+	// Set membership, guarded by set.mu.
+	set        *Set
+	prev, next *Task
+	inSet      bool
+}
+
+// body is the typed part of a task (the JoinHandle): polling the future
+// and writing the result.
+type body interface {
+	// poll polls the future and, when it is ready, stores its value. An
+	// error ends the task with it (a nil future).
+	poll(cx *Context) (bool, error)
+	// fail stores err as the result and abandons the future.
+	fail(err error)
+	// finish, called once the task is complete (s is the state it left),
+	// wakes the handle's waker, or forgets the result nobody will read.
+	finish(s state)
+}
+
+var nextID atomic.Uint64
+
+// New makes a task of f for scheduler s. The task starts notified: the
+// caller queues it once (or Runs it); after that s.Schedule is called for
+// every wake that finds it idle.
+func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
+	h := &JoinHandle[T]{future: f}
+	t := &h.task
+	t.state = newStateWord(stInitial)
+	t.id = nextID.Inc()
+	t.body = h
+	t.sched = s
+	t.cx.waker = Waker{w: t, comparable: true}
+	return t, h
+}
+
+// ID returns a number unique to the task in this process.
+func (t *Task) ID() uint64 { return t.id }
+
+// Hint returns the number the executor last stored with SetHint (0 at
+// first): the runtime keeps there the worker that last ran the task, to
+// queue it there again. The task never reads it.
+func (t *Task) Hint() uint32 { return t.hint.Load() }
+
+// SetHint stores a number of the executor's choosing with the task.
+func (t *Task) SetHint(v uint32) { t.hint.Store(v) }
+
+// Wake schedules the task: a wake while it runs makes it run once more
+// after the poll; a wake while it is queued or complete does nothing.
+func (t *Task) Wake() {
+	if t.state.toNotified() {
+		t.sched.Schedule(t)
+	}
+}
+
+// IsComplete reports whether the task has its result.
+func (t *Task) IsComplete() bool { return t.state.load().isComplete() }
+
+// Run polls the task once, on the calling goroutine. The executor calls it
+// for each time the task comes out of its run queue. A panic in the future
+// ends the task with a *PanicError; it does not reach the caller.
+func (t *Task) Run() Outcome {
+	switch t.state.toRunning() {
+	case runFailed:
+		return Done
+	case runCancelled:
+		t.cancel()
+		return Done
+	}
+	t.cx.reset()
+	ready, perr := t.pollBody()
+	if perr != nil {
+		t.body.fail(perr)
+		t.complete()
+		return Done
+	}
+	if ready {
+		t.complete()
+		return Done
+	}
+	switch t.state.toIdle() {
+	case idleNotified:
+		if t.cx.forced {
+			return Exhausted
+		}
+		return Yielded
+	case idleCancelled:
+		t.cancel()
+		return Done
+	}
+	return Idle
+}
+
+func (t *Task) pollBody() (ready bool, perr error) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return t.body.poll(&t.cx)
+}
+
+// cancel ends a task whose future the caller owns (running is set).
+func (t *Task) cancel() {
+	err := ErrAborted
+	if p := t.cancelErr.Load(); p != nil {
+		err = *p
+	}
+	t.body.fail(err)
+	t.complete()
+}
+
+func (t *Task) complete() {
+	s := t.state.toComplete()
+	if t.set != nil {
+		t.set.remove(t)
+	}
+	t.body.finish(s)
+}
+
+// abort is JoinHandle.Abort.
+func (t *Task) abort() {
+	if t.state.toNotifiedAndCancelled() {
+		t.sched.Schedule(t)
+	}
+}
+
+// Shutdown cancels the task with err: at once when it is idle (its future
+// is dropped on the calling goroutine), or after the poll under way. A task
+// already complete keeps its result. Executors call it for each task they
+// still hold when they stop.
+func (t *Task) Shutdown(err error) {
+	t.cancelErr.CompareAndSwap(nil, &err)
+	if t.state.toShutdown() {
+		t.cancel()
+	}
+}
+
+// Set is the set of live tasks an executor owns, so it can cancel them all
+// when it stops. Adding and removing are O(1) and allocate nothing; a task
+// leaves its set by itself when it completes. The zero Set is empty and open.
+type Set struct {
+	mu     sync.Mutex
+	head   *Task
+	n      int
+	closed bool
+}
+
+// Add puts t in the set. It returns false, leaving t out, once the set is
+// closed. Call it before t is first queued, and at most once per task.
+func (s *Set) Add(t *Task) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	t.set = s
+	t.inSet = true
+	t.prev = nil
+	t.next = s.head
+	if s.head != nil {
+		s.head.prev = t
+	}
+	s.head = t
+	s.n++
+	return true
+}
+
+func (s *Set) remove(t *Task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.inSet {
+		return
+	}
+	t.inSet = false
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		s.head = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	}
+	t.prev, t.next = nil, nil
+	s.n--
+}
+
+// Len returns the number of tasks in the set.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// Close closes the set, so Add fails from now on, and calls Shutdown(err)
+// on every task in it.
+func (s *Set) Close(err error) {
+	s.mu.Lock()
+	s.closed = true
+	list := s.head
+	s.head = nil
+	s.n = 0
+	for t := list; t != nil; t = t.next {
+		t.inSet = false
+	}
+	s.mu.Unlock()
+	for t := list; t != nil; {
+		next := t.next
+		t.Shutdown(err)
+		t = next
+	}
+}
