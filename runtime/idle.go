@@ -99,20 +99,19 @@ func (i *idle) fromSearching() (last bool) {
 	return prev.searching() == 1
 }
 
-// toParked records worker id as parked. It reports whether the worker was
-// the last searcher: it must then look at every queue once more, since
-// work queued while it searched woke nobody.
-func (i *idle) toParked(id int, searching bool) (lastSearcher bool) {
+// toParked records worker id as parked. The worker then looks at the
+// queues once more (worker.park): work queued while it searched woke
+// nobody.
+func (i *idle) toParked(id int, searching bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	dec := unparkedOne
 	if searching {
 		dec += searchingOne
 	}
-	prev := idleWord(i.word.Sub(uint32(dec)) + uint32(dec))
+	i.word.Sub(uint32(dec))
 	i.sleepers = append(i.sleepers, id)
 	i.asleep[id] = true
-	return searching && prev.searching() == 1
 }
 
 // unparked is called by worker id when it wakes. If nobody chose it (it

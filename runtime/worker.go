@@ -261,16 +261,19 @@ func (w *worker) hasOwnWork() bool {
 func (w *worker) park() {
 	rt := w.rt
 	w.parked.Store(true)
-	last := rt.idle.toParked(w.id, w.searching)
+	rt.idle.toParked(w.id, w.searching)
 	w.searching = false
 	w.counters.parks++
 	w.publish()
-	// Work queued between our last look and the parked flag woke nobody:
-	// look again, now that every producer after this point will see us.
+	// Work queued for us between our last look and the parked flag woke
+	// nobody: look again, now that every producer after this point will
+	// see the flag. Shared work queued meanwhile (the inject queue, or a
+	// busy worker's backlog, which a last searcher was to find) gets a
+	// parked worker woken, possibly this one.
 	switch {
 	case rt.stopping.Load() || w.hasOwnWork():
 		w.parker.unpark(rt.driver)
-	case last || !rt.inject.IsEmpty() || rt.anyRemoteWork():
+	case rt.workPending():
 		rt.notifyParked()
 	}
 	events, inDriver := w.parker.park(rt.driver, -1)
@@ -326,10 +329,14 @@ func (w *worker) random() uint32 {
 	return x
 }
 
-// anyRemoteWork reports tasks in any worker's remote queue.
-func (rt *Runtime) anyRemoteWork() bool {
+// workPending reports tasks that any worker could take: in the inject
+// queue, or in a worker's ring or remote queue.
+func (rt *Runtime) workPending() bool {
+	if !rt.inject.IsEmpty() {
+		return true
+	}
 	for _, v := range rt.workers {
-		if !v.remote.IsEmpty() {
+		if !v.remote.IsEmpty() || !v.local.IsEmpty() {
 			return true
 		}
 	}
