@@ -147,6 +147,27 @@ func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 	return h
 }
 
+// SpawnFrom is Spawn for a task of rt to call from its Poll, with the
+// Context it was given: the new task is queued on the worker running the
+// caller, to run next, while what the caller just did is in that worker's
+// cache, instead of going through the shared inject queue; another worker
+// steals it if this one stays busy. With a Context from anywhere else it
+// is Spawn.
+func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.JoinHandle[T] {
+	t, h := task.New(f, &rt.sched)
+	if rt.closed.Load() || !rt.tasks[t.ID()&rt.mask].Add(t) {
+		t.Shutdown(ErrShutdown)
+		return h
+	}
+	if cx != nil {
+		if parent := cx.Task(); parent != nil && parent.Scheduler() == task.Scheduler(&rt.sched) {
+			t.SetHint(parent.Hint())
+		}
+	}
+	rt.sched.Schedule(t)
+	return h
+}
+
 // BlockOn runs f on the calling goroutine until it completes and returns
 // its value; f can spawn tasks and wait on them and on I/O. Call it from
 // goroutines that are not the runtime's (main, a test): inside a task,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metalio/metal/internal/testutil"
 	"github.com/metalio/metal/runtime"
 	"github.com/metalio/metal/task"
 	"github.com/stretchr/testify/require"
@@ -87,6 +88,7 @@ func TestBlockOnPanicIsAnError(t *testing.T) {
 
 func TestShutdownCancelsThousandsOfPendingTasks(t *testing.T) {
 	before := goruntime.NumGoroutine()
+	fds := testutil.OpenFds(t)
 	rt, err := runtime.New()
 	require.NoError(t, err)
 	const n = 5000
@@ -111,5 +113,6 @@ func TestShutdownCancelsThousandsOfPendingTasks(t *testing.T) {
 	_, err = runtime.BlockOn(rt, ready(1))
 	require.ErrorIs(t, err, runtime.ErrShutdown)
 	requireGoroutinesBackTo(t, before)
+	require.Equal(t, fds, testutil.OpenFds(t), "the poller's fds are closed")
 	t.Logf("polled %d of %d before shutdown", polled.Load(), n)
 }
