@@ -94,6 +94,7 @@ const Budget = 128
 // and the task's cooperative budget for this poll.
 type Context struct {
 	waker  Waker
+	task   *Task
 	budget int32
 	forced bool
 }
@@ -106,6 +107,11 @@ func NewContext(w Waker) *Context {
 
 // Waker returns the Waker of the task being polled.
 func (cx *Context) Waker() Waker { return cx.waker }
+
+// Task returns the task being polled, or nil when the future is polled
+// outside a task (Block, a test). Executors use it to place work spawned
+// from a poll near the task that spawned it.
+func (cx *Context) Task() *Task { return cx.task }
 
 // Proceed spends one unit of the task's budget. Primitives that can make
 // progress call it first: when it returns false the budget is spent, the

@@ -121,6 +121,7 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	t.body = h
 	t.sched = s
 	t.cx.waker = Waker{w: t, comparable: true}
+	t.cx.task = t
 	return t, h
 }
 
@@ -134,6 +135,9 @@ func (t *Task) Hint() uint32 { return t.hint.Load() }
 
 // SetHint stores a number of the executor's choosing with the task.
 func (t *Task) SetHint(v uint32) { t.hint.Store(v) }
+
+// Scheduler returns the scheduler the task was made for.
+func (t *Task) Scheduler() Scheduler { return t.sched }
 
 // Wake schedules the task: a wake while it runs makes it run once more
 // after the poll; a wake while it is queued or complete does nothing.
