@@ -1,3 +1,5 @@
+//go:build unix
+
 package runtime_test
 
 // The scheduler benchmarks tokio keeps in benches/rt_multi_threaded.rs,

@@ -135,16 +135,6 @@ func (i *idle) unparked(id int) (chosen bool) {
 	return false
 }
 
-// parkedIDs calls fn for every parked worker (for shutdown).
-func (i *idle) parkedIDs(fn func(id int)) {
-	i.mu.Lock()
-	ids := append([]int(nil), i.sleepers...)
-	i.mu.Unlock()
-	for _, id := range ids {
-		fn(id)
-	}
-}
-
 // anySleeper takes a parked worker to wake whatever the searching count,
 // counting it unparked and searching; -1 when none is parked.
 func (i *idle) anySleeper() int {

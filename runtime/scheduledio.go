@@ -56,7 +56,6 @@ const (
 	ioShutdown ioWord = 1 << 48
 )
 
-func (w ioWord) readiness() ioWord { return w & readyMask }
 func (w ioWord) tick() uint16      { return uint16(w >> tickShift & tickMask) }
 func (w ioWord) generation() uint16 {
 	return uint16(w >> genShift & genMask)

@@ -108,10 +108,7 @@ func (h *JoinHandle[T]) canReadResult(w Waker) bool {
 		}
 	}
 	h.joinWaker = w
-	if !h.task.state.setJoinWaker() {
-		return true
-	}
-	return false
+	return !h.task.state.setJoinWaker()
 }
 
 // Wait blocks the calling goroutine until the task completes and returns
