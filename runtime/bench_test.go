@@ -216,3 +216,84 @@ func BenchmarkChainedSpawn(b *testing.B) {
 		}
 	})
 }
+
+// pingPair is one of pingPongs tasks: it spawns a partner, sends it a
+// ping, and completes when the pong comes back.
+type pingPair struct {
+	rt       *runtime.Runtime
+	c        *countdown
+	ping     *mailbox
+	pong     *mailbox
+	spawned  bool
+	received bool
+}
+
+func (p *pingPair) Poll(cx *task.Context) (struct{}, bool) {
+	if !p.spawned {
+		p.spawned = true
+		p.ping, p.pong = &mailbox{}, &mailbox{}
+		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](&ponger{in: p.ping, out: p.pong})).Detach()
+		p.ping.post()
+	}
+	if !p.pong.take(cx) {
+		return struct{}{}, false
+	}
+	p.c.dec()
+	return struct{}{}, true
+}
+
+type ponger struct{ in, out *mailbox }
+
+func (p *ponger) Poll(cx *task.Context) (struct{}, bool) {
+	if !p.in.take(cx) {
+		return struct{}{}, false
+	}
+	p.out.post()
+	return struct{}{}, true
+}
+
+type pingRoot struct {
+	rt *runtime.Runtime
+	c  *countdown
+}
+
+func (r pingRoot) Poll(cx *task.Context) (struct{}, bool) {
+	for i := 0; i < pingPongs; i++ {
+		runtime.SpawnFrom(r.rt, cx, task.Future[struct{}](&pingPair{rt: r.rt, c: r.c})).Detach()
+	}
+	return struct{}{}, true
+}
+
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("metal", func(b *testing.B) {
+		rt := benchRuntime(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			c := newCountdown(pingPongs)
+			runtime.Spawn(rt, task.Future[struct{}](pingRoot{rt, c})).Detach()
+			<-c.done
+		}
+	})
+	b.Run("goroutines", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var wg sync.WaitGroup
+			wg.Add(pingPongs)
+			go func() {
+				for i := 0; i < pingPongs; i++ {
+					go func() {
+						ping, pong := make(chan struct{}, 1), make(chan struct{}, 1)
+						go func() {
+							<-ping
+							pong <- struct{}{}
+						}()
+						ping <- struct{}{}
+						<-pong
+						wg.Done()
+					}()
+				}
+			}()
+			wg.Wait()
+		}
+	})
+}

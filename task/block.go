@@ -21,7 +21,7 @@ func (p *parker) Wake() {
 // block the executor's goroutine.
 func Block[T any](ctx context.Context, f Future[T]) (T, error) {
 	p := &parker{ch: make(chan struct{}, 1)}
-	cx := NewContext(Waker{w: p, comparable: true})
+	cx := NewContext(Waker{w: p})
 	done := ctx.Done()
 	for {
 		cx.reset()

@@ -49,8 +49,7 @@ type Result[T any] struct {
 // of times. Wake never allocates and never blocks. The zero Waker does
 // nothing.
 type Waker struct {
-	w          interface{ Wake() }
-	comparable bool
+	w interface{ Wake() }
 }
 
 // NewWaker returns a Waker that calls w.Wake. w should be a pointer: two
@@ -61,7 +60,7 @@ func NewWaker(w interface{ Wake() }) Waker {
 	if w == nil {
 		return Waker{}
 	}
-	return Waker{w: w, comparable: reflect.TypeOf(w).Comparable()}
+	return Waker{w: w}
 }
 
 // Wake schedules the task the Waker belongs to.
@@ -80,7 +79,12 @@ func (w Waker) WillWake(o Waker) bool {
 	if w.w == nil || o.w == nil {
 		return w.w == nil && o.w == nil
 	}
-	return w.comparable && o.comparable && w.w == o.w
+	if a, ok := w.w.(*Task); ok {
+		b, ok := o.w.(*Task)
+		return ok && a == b
+	}
+	// Comparing interfaces whose dynamic type is not comparable panics.
+	return reflect.TypeOf(w.w) == reflect.TypeOf(o.w) && reflect.TypeOf(w.w).Comparable() && w.w == o.w
 }
 
 // Budget is how many operations a task may perform in one poll before the

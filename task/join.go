@@ -16,9 +16,6 @@ type JoinHandle[T any] struct {
 	// joinWaker belongs to the handle while the state's join waker bit is
 	// clear and to the task while it is set; see state.go.
 	joinWaker Waker
-	// fetched: the handle has read the result (a Future is polled to
-	// completion once).
-	fetched bool
 }
 
 func (h *JoinHandle[T]) poll(cx *Context) (bool, error) {
@@ -85,8 +82,8 @@ func (h *JoinHandle[T]) Detach() {
 
 // Poll makes the handle a Future of the task's Result.
 func (h *JoinHandle[T]) Poll(cx *Context) (Result[T], bool) {
-	if h.fetched || h.canReadResult(cx.Waker()) {
-		h.fetched = true
+	if h.task.fetched || h.canReadResult(cx.Waker()) {
+		h.task.fetched = true
 		return h.result, true
 	}
 	return Result[T]{}, false

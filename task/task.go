@@ -88,11 +88,15 @@ type Task struct {
 	cancelErr atomic.Pointer[error] // Shutdown's error; nil means Abort's
 
 	hint atomic.Uint32 // the executor's number; see Hint
+	// inSet: the task is in set's list. Guarded by set.mu; it sits here
+	// to fill hint's word.
+	inSet bool
+	// fetched: the JoinHandle has read the result (a Future is polled to
+	// completion once). The handle's field, kept here in hint's word too.
+	fetched bool
 
-	// Set membership, guarded by set.mu.
-	set        *Set
+	set        *Set // the Set the task was added to, if any; set before it is queued
 	prev, next *Task
-	inSet      bool
 }
 
 // body is the typed part of a task (the JoinHandle): polling the future
@@ -120,7 +124,7 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	t.id = nextID.Inc()
 	t.body = h
 	t.sched = s
-	t.cx.waker = Waker{w: t, comparable: true}
+	t.cx.waker = Waker{w: t}
 	t.cx.task = t
 	return t, h
 }
