@@ -217,38 +217,62 @@ func BenchmarkChainedSpawn(b *testing.B) {
 	})
 }
 
+// signal is a minimal oneshot: one value-less send, one waiting task.
+type signal struct {
+	// state: 0 nothing, 1 a waker is stored (the sender reads it), 2 sent.
+	state atomic.Uint32
+	waker task.Waker
+}
+
+func (s *signal) send() {
+	if s.state.Swap(2) == 1 {
+		s.waker.Wake()
+	}
+}
+
+func (s *signal) poll(cx *task.Context) bool {
+	switch s.state.Load() {
+	case 2:
+		return true
+	case 1:
+		// Take the waker field back before replacing it.
+		if !s.state.CompareAndSwap(1, 0) {
+			return true
+		}
+	}
+	s.waker = cx.Waker()
+	return !s.state.CompareAndSwap(0, 1)
+}
+
 // pingPair is one of pingPongs tasks: it spawns a partner, sends it a
 // ping, and completes when the pong comes back.
 type pingPair struct {
-	rt       *runtime.Runtime
-	c        *countdown
-	ping     *mailbox
-	pong     *mailbox
-	spawned  bool
-	received bool
+	rt         *runtime.Runtime
+	c          *countdown
+	ping, pong signal
+	spawned    bool
 }
 
 func (p *pingPair) Poll(cx *task.Context) (struct{}, bool) {
 	if !p.spawned {
 		p.spawned = true
-		p.ping, p.pong = &mailbox{}, &mailbox{}
-		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](&ponger{in: p.ping, out: p.pong})).Detach()
-		p.ping.post()
+		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](ponger{p})).Detach()
+		p.ping.send()
 	}
-	if !p.pong.take(cx) {
+	if !p.pong.poll(cx) {
 		return struct{}{}, false
 	}
 	p.c.dec()
 	return struct{}{}, true
 }
 
-type ponger struct{ in, out *mailbox }
+type ponger struct{ p *pingPair }
 
-func (p *ponger) Poll(cx *task.Context) (struct{}, bool) {
-	if !p.in.take(cx) {
+func (p ponger) Poll(cx *task.Context) (struct{}, bool) {
+	if !p.p.ping.poll(cx) {
 		return struct{}{}, false
 	}
-	p.out.post()
+	p.p.pong.send()
 	return struct{}{}, true
 }
 

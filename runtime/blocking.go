@@ -126,8 +126,7 @@ func SpawnBlocking[T any](rt *Runtime, fn func() T) *task.JoinHandle[T] {
 		f = task.FutureFunc[T](func(*task.Context) (T, bool) { return fn(), true })
 	}
 	t, h := task.New(f, rt.blocking)
-	if rt.closed.Load() || !rt.tasks[t.ID()&rt.mask].Add(t) {
-		t.Shutdown(ErrShutdown)
+	if !rt.own(t, 0) {
 		return h
 	}
 	rt.blocking.Schedule(t)

@@ -139,12 +139,29 @@ func (rt *Runtime) notifyParked() {
 // After Shutdown began, the handle's error matches ErrShutdown.
 func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
-	if rt.closed.Load() || !rt.tasks[t.ID()&rt.mask].Add(t) {
-		t.Shutdown(ErrShutdown)
+	if !rt.own(t, 0) {
 		return h
 	}
 	rt.sched.Schedule(t)
 	return h
+}
+
+// own adds t to the runtime's live tasks, or, after Shutdown began, ends
+// it with ErrShutdown and reports false. The set is sharded to keep
+// spawners and completers off one lock; a task spawned from a worker
+// (hint != 0) goes to a shard of that worker's, since it usually
+// completes there too.
+func (rt *Runtime) own(t *task.Task, hint uint32) bool {
+	i := t.ID()
+	if hint != 0 {
+		per := uint64(len(rt.tasks) / len(rt.workers))
+		i = uint64(hint-1)*per + i%per
+	}
+	if rt.closed.Load() || !rt.tasks[i&rt.mask].Add(t) {
+		t.Shutdown(ErrShutdown)
+		return false
+	}
+	return true
 }
 
 // SpawnFrom is Spawn for a task of rt to call from its Poll, with the
@@ -155,15 +172,16 @@ func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 // is Spawn.
 func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
-	if rt.closed.Load() || !rt.tasks[t.ID()&rt.mask].Add(t) {
-		t.Shutdown(ErrShutdown)
-		return h
-	}
+	var hint uint32
 	if cx != nil {
 		if parent := cx.Task(); parent != nil && parent.Scheduler() == task.Scheduler(&rt.sched) {
-			t.SetHint(parent.Hint())
+			hint = parent.Hint()
 		}
 	}
+	if !rt.own(t, hint) {
+		return h
+	}
+	t.SetHint(hint)
 	rt.sched.Schedule(t)
 	return h
 }
