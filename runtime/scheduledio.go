@@ -56,7 +56,7 @@ const (
 	ioShutdown ioWord = 1 << 48
 )
 
-func (w ioWord) tick() uint16      { return uint16(w >> tickShift & tickMask) }
+func (w ioWord) tick() uint16 { return uint16(w >> tickShift & tickMask) }
 func (w ioWord) generation() uint16 {
 	return uint16(w >> genShift & genMask)
 }
