@@ -131,6 +131,10 @@ func (cx *Context) Proceed() bool {
 	return false
 }
 
+// Reset gives the context a full budget, for an executor that polls with
+// one Context again and again (tasks get this from Run).
+func (cx *Context) Reset() { cx.reset() }
+
 // reset gives the context a full budget for another poll.
 func (cx *Context) reset() {
 	cx.budget = Budget
