@@ -217,62 +217,43 @@ func BenchmarkChainedSpawn(b *testing.B) {
 	})
 }
 
-// signal is a minimal oneshot: one value-less send, one waiting task.
-type signal struct {
-	// state: 0 nothing, 1 a waker is stored (the sender reads it), 2 sent.
-	state atomic.Uint32
-	waker task.Waker
-}
-
-func (s *signal) send() {
-	if s.state.Swap(2) == 1 {
-		s.waker.Wake()
-	}
-}
-
-func (s *signal) poll(cx *task.Context) bool {
-	switch s.state.Load() {
-	case 2:
-		return true
-	case 1:
-		// Take the waker field back before replacing it.
-		if !s.state.CompareAndSwap(1, 0) {
-			return true
-		}
-	}
-	s.waker = cx.Waker()
-	return !s.state.CompareAndSwap(0, 1)
-}
-
 // pingPair is one of pingPongs tasks: it spawns a partner, sends it a
-// ping, and completes when the pong comes back.
+// ping on a oneshot, and completes when the pong comes back on another.
 type pingPair struct {
-	rt         *runtime.Runtime
-	c          *countdown
-	ping, pong signal
-	spawned    bool
+	rt      *runtime.Runtime
+	c       *countdown
+	pong    *task.OneshotReceiver[struct{}]
+	partner ponger // the partner task's future, allocated with this one
+	spawned bool
 }
 
 func (p *pingPair) Poll(cx *task.Context) (struct{}, bool) {
 	if !p.spawned {
 		p.spawned = true
-		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](ponger{p})).Detach()
-		p.ping.send()
+		pingTx, pingRx := task.NewOneshot[struct{}]()
+		pongTx, pongRx := task.NewOneshot[struct{}]()
+		p.pong = pongRx
+		p.partner = ponger{in: pingRx, out: pongTx}
+		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](&p.partner)).Detach()
+		_ = pingTx.Send(struct{}{})
 	}
-	if !p.pong.poll(cx) {
+	if _, ok := p.pong.Poll(cx); !ok {
 		return struct{}{}, false
 	}
 	p.c.dec()
 	return struct{}{}, true
 }
 
-type ponger struct{ p *pingPair }
+type ponger struct {
+	in  *task.OneshotReceiver[struct{}]
+	out *task.OneshotSender[struct{}]
+}
 
-func (p ponger) Poll(cx *task.Context) (struct{}, bool) {
-	if !p.p.ping.poll(cx) {
+func (p *ponger) Poll(cx *task.Context) (struct{}, bool) {
+	if _, ok := p.in.Poll(cx); !ok {
 		return struct{}{}, false
 	}
-	p.p.pong.send()
+	_ = p.out.Send(struct{}{})
 	return struct{}{}, true
 }
 
@@ -320,4 +301,26 @@ func BenchmarkPingPong(b *testing.B) {
 			wg.Wait()
 		}
 	})
+}
+
+// BenchmarkYieldManyCoroutine is yield_many written as straight-line code
+// (task.Coroutine), to set the cost of a coroutine task beside the
+// hand-written future of BenchmarkYieldMany/metal.
+func BenchmarkYieldManyCoroutine(b *testing.B) {
+	rt := benchRuntime(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := newCountdown(yieldTasks)
+		for i := 0; i < yieldTasks; i++ {
+			runtime.Spawn(rt, task.Coroutine(func(co *task.Co) struct{} {
+				var y task.Yield
+				for j := 0; j < yieldsPer; j++ {
+					task.Await[struct{}](co, &y)
+				}
+				c.dec()
+				return struct{}{}
+			})).Detach()
+		}
+		<-c.done
+	}
 }

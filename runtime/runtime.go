@@ -169,12 +169,14 @@ func (rt *Runtime) own(t *task.Task, hint uint32) bool {
 // caller, to run next, while what the caller just did is in that worker's
 // cache, instead of going through the shared inject queue; another worker
 // steals it if this one stays busy. With a Context from anywhere else it
-// is Spawn.
+// is Spawn. Like the Context itself, cx must not be passed to another
+// goroutine: SpawnFrom uses the caller's worker's own queue.
 func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
 	var hint uint32
+	var parent *task.Task
 	if cx != nil {
-		if parent := cx.Task(); parent != nil && parent.Scheduler() == task.Scheduler(&rt.sched) {
+		if parent = cx.Task(); parent != nil && parent.Scheduler() == task.Scheduler(&rt.sched) {
 			hint = parent.Hint()
 		}
 	}
@@ -182,6 +184,14 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 		return h
 	}
 	t.SetHint(hint)
+	if hint != 0 && int(hint) <= len(rt.workers) {
+		if w := rt.workers[hint-1]; w.current == parent {
+			// Called from the poll under way on w, on w's goroutine: the
+			// ring is ours to push to.
+			w.scheduleLocal(t)
+			return h
+		}
+	}
 	rt.sched.Schedule(t)
 	return h
 }

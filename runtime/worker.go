@@ -57,6 +57,7 @@ type worker struct {
 	parked atomic.Bool // true from just before parking until awake
 
 	// Owner-only state.
+	current   *task.Task // the task being polled, for SpawnFrom
 	searching bool
 	tick      uint32
 	lifoPolls int
@@ -218,7 +219,10 @@ func (w *worker) runTask(t *task.Task) {
 		t.SetHint(w.hint)
 	}
 	w.counters.polls++
-	switch t.Run() {
+	w.current = t
+	outcome := t.Run()
+	w.current = nil
+	switch outcome {
 	case task.Exhausted:
 		w.counters.forcedYields++
 		w.requeue(t)
@@ -249,6 +253,17 @@ func (w *worker) scheduleRemote(t *task.Task) {
 	}
 	if w.parked.Load() {
 		w.parker.unpark(rt.driver)
+	}
+}
+
+// scheduleLocal queues t from w's own goroutine: into the LIFO slot, the
+// task it displaces to the back of the ring.
+func (w *worker) scheduleLocal(t *task.Task) {
+	if old := w.lifo.Swap(t); old != nil {
+		w.local.Push(old, &w.rt.inject)
+		if w.local.Len() > 1 {
+			w.rt.notifyParked()
+		}
 	}
 }
 
