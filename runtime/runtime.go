@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/bits"
 	goruntime "runtime"
-	"runtime/debug"
 	"sync"
 
 	"github.com/metalio/metal/queue"
@@ -196,34 +195,15 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 	return h
 }
 
-// BlockOn runs f on the calling goroutine until it completes and returns
-// its value; f can spawn tasks and wait on them and on I/O. Call it from
-// goroutines that are not the runtime's (main, a test): inside a task,
-// await the future instead. A panic in f is returned as an error matching
-// task.ErrPanicked; Shutdown ends it with ErrShutdown.
-func BlockOn[T any](rt *Runtime, f task.Future[T]) (v T, err error) {
-	if rt.closed.Load() {
-		return v, ErrShutdown
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-rt.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	defer func() {
-		if p := recover(); p != nil {
-			err = &task.PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
-	v, err = task.Block(ctx, f)
-	if err != nil {
-		return v, ErrShutdown
-	}
-	return v, nil
+// BlockOn runs f as a task of rt and blocks the calling goroutine until it
+// completes, returning its value. It is for goroutines that are not the
+// runtime's (main, a test); inside a task, await the future instead. f runs
+// on a worker like any task, so it can spawn tasks, wait on them and on I/O
+// and sleep on the runtime's timers. A panic in f is returned as an error
+// matching task.ErrPanicked; a Shutdown that cancels f ends it with an error
+// matching ErrShutdown.
+func BlockOn[T any](rt *Runtime, f task.Future[T]) (T, error) {
+	return Spawn(rt, f).Wait()
 }
 
 // Shutdown stops rt: Spawn fails from now on, pending tasks are cancelled
