@@ -1,6 +1,7 @@
 package task
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -279,4 +280,28 @@ func TestWakeAndRunDoNotAllocate(t *testing.T) {
 
 func readyOf[T any](v T) Future[T] {
 	return FutureFunc[T](func(*Context) (T, bool) { return v, true })
+}
+
+func TestContextDoneCompletesWithTheContextsError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := ContextDone(ctx)
+	polled := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(polled)
+		err, _ := Block(context.Background(), f)
+		done <- err
+	}()
+	<-polled
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	// Dropped before the context ends: the callback is unregistered.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	f2 := ContextDone(ctx2)
+	_, ok := f2.Poll(NewContext(Waker{}))
+	require.False(t, ok)
+	Drop(f2)
+	require.False(t, f2.(*contextDone).stop(), "Drop stopped the AfterFunc already")
 }
