@@ -1,0 +1,372 @@
+package timer
+
+import "math/bits"
+
+// The wheel is six levels of 64 slots, each slot a list of entries. Level
+// L's slots are 64^L ticks wide, so one level-L slot spans the whole of
+// level L-1: 1 ms, 64 ms, 4.1 s, 4.4 min, 4.7 h, 12.4 days, and the top
+// level as a whole spans 2^36 ms. Ticks are numbered from the caller's
+// origin, so level L's slot for tick t is bits 6L..6L+5 of t.
+//
+// Where an entry goes. An entry whose deadline has come (deadline <=
+// elapsed) goes to the pending list, which Poll empties first. Any other
+// entry goes to the level named by the highest bit in which its deadline
+// differs from elapsed: bits 0-5 level 0, bits 6-11 level 1, ..., bits
+// 30-35 level 5, and bit 36 or above the overflow list. Its slot is the
+// deadline's own six bits at that level. Deadline and elapsed agree above
+// that level, and the deadline is the later, so its slot comes strictly
+// after the slot elapsed is in. Hence the invariant everything rests on:
+//
+//	At every level L, every entry lies in elapsed's current block of 64
+//	level-L slots (the level-(L+1) slot elapsed is in), in a slot strictly
+//	after elapsed's own. Every slot at level L therefore starts before any
+//	slot at level L+1, and no level ever wraps round.
+//
+// Finding the next expiration. By the invariant, the next list that can
+// hold anything due is the first occupied slot of the lowest occupied
+// level: one TrailingZeros64 of that level's occupancy word. The word need
+// not be rotated to elapsed's slot first, as it would in a wheel that
+// wraps, because no bit at or below elapsed's slot is ever set. If no level
+// is occupied, the overflow list comes next (see far deadlines below). So
+// NextExpiration and Poll look at six words at most, never at a slot.
+//
+// Advancing. Poll(now) moves elapsed straight to the start of that next
+// list, if it starts at or before now, and empties it: each entry whose
+// deadline has come goes to pending, each other entry is placed afresh
+// from the new elapsed. An entry placed at level L has its deadline inside
+// its slot, so once elapsed is at the slot's start they differ only below
+// that slot's width, and the entry goes to a lower level. An entry thus
+// moves at most once per level before it fires (an overflow entry once
+// more, into the wheel), and a jump across a billion ticks costs one step
+// per occupied slot, not one per tick. When nothing starts at or before
+// now, elapsed moves to now; the invariant survives, since every occupied
+// slot starts after now.
+//
+// Lazy reset. Reset to a deadline no earlier than the start of the slot
+// the entry is in leaves the entry where it is and only rewrites its
+// deadline: that slot is emptied no later than the new deadline, and
+// emptying it looks at each entry's deadline afresh, placing the entry
+// again instead of firing it if its deadline is still ahead. An idle
+// timeout pushed back on every read thus costs one store per read, and the
+// entry is moved only once its old slot comes round. Reset to a deadline
+// before that slot's start unlinks the entry and places it afresh, for
+// waiting for the slot would fire it late. The price of laziness is that
+// an occupied slot no longer promises that something in it is due; see
+// NextExpiration.
+//
+// Far deadlines. A deadline in a later 2^36-tick block than elapsed (up to
+// 2.2 years out, or more) cannot go in a slot without wrapping a level, so
+// it waits in the overflow list. The wheel keeps a floor under the
+// overflow deadlines (exact when the list was last emptied, lowered by
+// every entry placed there since, left alone by Remove, so never above the
+// earliest), and Poll empties the list at the start of the floor's block,
+// or of the next block if that is later: entries now within range go into
+// the wheel, the rest back to overflow. Only the levels being empty lets
+// Poll get there, so the jump over the blocks between is safe. The
+// placement is clamped to the wheel's horizon, the deadline is not: such
+// an entry fires on time too, and a parked entry costs Poll one step per
+// overflow emptying, not one per 2^36 ticks crossed.
+
+const (
+	// slotBits is the width of a slot index: 64 slots a level.
+	slotBits = 6
+	numSlots = 1 << slotBits
+	slotMask = numSlots - 1
+
+	// numLevels is the number of levels of slots; the top one spans
+	// 64^6 = 2^36 ticks.
+	numLevels = 6
+	spanBits  = slotBits * numLevels
+	spanMask  = 1<<spanBits - 1
+
+	// overflowLevel and pendingLevel are the values of Entry.level for
+	// the overflow and pending lists.
+	overflowLevel = numLevels
+	pendingLevel  = numLevels + 1
+)
+
+// Wheel is a hierarchical timing wheel of Entry timers, with a 1 ms tick
+// and O(1) Insert, Remove and Reset. The zero value is an empty wheel
+// whose elapsed time is 0.
+//
+// A Wheel is for one goroutine at a time: it takes no locks. Its time,
+// like every deadline, is a tick count from an origin of the caller's
+// choosing; it moves only when Poll is called, forward only, and never
+// past the time Poll was given. An entry fires (Poll returns it) only once
+// the elapsed time has reached its deadline, and no later than the first
+// Poll whose now is at or past the deadline.
+//
+// Nothing a Wheel does allocates: the entries are the caller's. A Wheel is
+// about 6 KB and must not be copied once it holds entries.
+type Wheel[T any] struct {
+	// elapsed is the wheel's time in ticks: the latest time Poll was
+	// given, or the start of the list Poll is emptying. Every linked
+	// entry not in pending has a deadline after it.
+	elapsed uint64
+
+	// len counts the linked entries: in slots, overflow and pending.
+	len int
+
+	// occupied[L] has bit s set exactly when slots[L][s] is not empty.
+	// By the invariant above, no bit at or below elapsed's slot at level
+	// L is ever set.
+	occupied [numLevels]uint64
+
+	// slots[L][s] holds entries whose deadline, when they were placed,
+	// was in level L's slot s of elapsed's current block; a lazy Reset
+	// may since have moved the deadline later, never earlier than the
+	// slot's start.
+	slots [numLevels][numSlots]list[T]
+
+	// overflow holds entries whose deadline lies beyond elapsed's
+	// current 2^36-tick block; Poll empties it at overflowStart.
+	overflow list[T]
+
+	// overflowFloor is at or below every overflow deadline while the
+	// overflow list is not empty: set by the first entry placed in the
+	// empty list, lowered by each one placed or lazily reset there after.
+	// Remove leaves it, so it may be below the earliest, never above.
+	overflowFloor uint64
+
+	// pending holds entries whose deadline is at or before elapsed, in
+	// the order they came due; Poll hands them out before it advances.
+	pending list[T]
+}
+
+// Elapsed returns the wheel's time in ticks since the caller's origin.
+func (w *Wheel[T]) Elapsed() uint64 { return w.elapsed }
+
+// Len returns the number of entries in the wheel, due ones included.
+func (w *Wheel[T]) Len() int { return w.len }
+
+// Insert adds e, which must not be in any wheel, to fire at deadline. A
+// deadline at or before Elapsed fires on the next Poll, whatever time that
+// Poll is given (as long as it is not before Elapsed). It panics if e is
+// already linked: inserting a linked entry twice would corrupt the lists.
+func (w *Wheel[T]) Insert(e *Entry[T], deadline uint64) {
+	if e.wheel != nil {
+		panic("timer: Insert of an entry that is already in a wheel")
+	}
+	e.deadline = deadline
+	e.cascades = 0
+	e.wheel = w
+	w.len++
+	w.place(e)
+}
+
+// Remove takes e out of the wheel so that it never fires, and reports
+// whether it did: false if e is not in this wheel, because it has fired
+// already, was removed already, was never inserted or is in another wheel.
+func (w *Wheel[T]) Remove(e *Entry[T]) bool {
+	if e.wheel != w {
+		return false
+	}
+	w.unlink(e)
+	e.wheel = nil
+	w.len--
+	return true
+}
+
+// Reset makes e fire at deadline instead: it inserts e if e is in no wheel,
+// and otherwise moves it. It panics if e is in another wheel.
+//
+// Moving later is lazy: if the slot e is in will be reached no later than
+// the new deadline, Reset only records the deadline and leaves e where it
+// is. When Poll reaches that slot it finds e not yet due and places it
+// again, further on. Moving earlier than that slot unlinks e and places it
+// afresh. Either way e fires at its new deadline, neither before nor later.
+func (w *Wheel[T]) Reset(e *Entry[T], deadline uint64) {
+	switch e.wheel {
+	case nil:
+		w.Insert(e, deadline)
+		return
+	case w:
+	default:
+		panic("timer: Reset of an entry that is in another wheel")
+	}
+	e.cascades = 0
+	if w.canStay(e, deadline) {
+		e.deadline = deadline
+		return
+	}
+	w.unlink(e)
+	e.deadline = deadline
+	w.place(e)
+}
+
+// NextExpiration returns the earliest tick at which Poll may fire an
+// entry, and false if the wheel is empty. It is Elapsed if an entry is due
+// already.
+//
+// It is a lower bound, not always the earliest deadline: it is the start
+// of the next list Poll will empty, read from the occupancy words without
+// looking inside a slot. It is exact when the earliest entry is due, or
+// is in level 0, that is due within elapsed's current 64-tick block
+// (unless a lazy Reset has since moved it later). When
+// it comes from a higher level, Poll at that tick moves the slot's entries
+// down a level or more and may fire nothing; NextExpiration is then later
+// and closer to the true deadline. A caller that sleeps until
+// NextExpiration and polls wakes at most once per level without firing
+// anything, for each entry: the same bargain as tokio's wheel, and cheaper
+// than keeping an exact minimum through every Remove.
+//
+// After Poll(now) has returned nil, NextExpiration is after now.
+func (w *Wheel[T]) NextExpiration() (uint64, bool) {
+	if w.pending.head != nil {
+		return w.elapsed, true
+	}
+	_, _, start, ok := w.next()
+	return start, ok
+}
+
+// Poll advances the wheel's time toward now and returns one entry whose
+// deadline is at or before now, unlinked, or nil once there is none. Call
+// it until it returns nil: the wheel's time is then now. Entries come out
+// in deadline order, except that entries inserted or reset to a deadline
+// already past come out first; entries with equal deadlines come out in
+// the order they were inserted (lazy resets aside).
+//
+// Poll never moves the wheel's time past now, nor back: a now before
+// Elapsed does nothing and returns nil. It skips empty stretches of time
+// in one step, so a jump of years costs no more than the occupied slots
+// it crosses. It never allocates.
+//
+// The caller may insert or reset entries, the returned one included,
+// between calls. An entry inserted with a deadline at or before Elapsed
+// comes out of the same round of calls.
+func (w *Wheel[T]) Poll(now uint64) *Entry[T] {
+	if now < w.elapsed {
+		return nil
+	}
+	for {
+		if e := w.pending.popFront(); e != nil {
+			e.wheel = nil
+			w.len--
+			return e
+		}
+		level, slot, start, ok := w.next()
+		if !ok || start > now {
+			w.elapsed = now
+			return nil
+		}
+		// start > elapsed: an occupied slot lies after elapsed's own.
+		w.elapsed = start
+		w.expire(level, slot)
+	}
+}
+
+// next returns the next list Poll must empty, as a level (overflowLevel
+// for the overflow list) and a slot, and the tick at which it starts; ok
+// is false if only the pending list, or nothing, holds entries.
+func (w *Wheel[T]) next() (level, slot int, start uint64, ok bool) {
+	for level, occ := range w.occupied {
+		if occ != 0 {
+			slot := bits.TrailingZeros64(occ)
+			return level, slot, w.slotStart(level, slot), true
+		}
+	}
+	if w.overflow.head != nil {
+		return overflowLevel, 0, w.overflowStart(), true
+	}
+	return 0, 0, 0, false
+}
+
+// slotStart returns the first tick of level's slot in elapsed's current
+// block: the tick at which Poll empties it.
+func (w *Wheel[T]) slotStart(level, slot int) uint64 {
+	shift := level * slotBits
+	block := uint64(1)<<(shift+slotBits) - 1
+	return w.elapsed&^block | uint64(slot)<<shift
+}
+
+// overflowStart returns the tick at which Poll empties the overflow list:
+// the first tick of the 2^36-tick block that holds overflowFloor, or of
+// the block after elapsed's if that is later. It is only asked while the
+// overflow list holds an entry, whose deadline lies in a later block than
+// elapsed, so the sum does not wrap.
+func (w *Wheel[T]) overflowStart() uint64 {
+	return max((w.elapsed|spanMask)+1, w.overflowFloor&^spanMask)
+}
+
+// expire empties the list at level and slot, whose start elapsed has just
+// reached: due entries go to pending, the rest are placed afresh, at a
+// lower level.
+func (w *Wheel[T]) expire(level, slot int) {
+	var e *Entry[T]
+	if level == overflowLevel {
+		e = w.overflow.takeAll()
+	} else {
+		e = w.slots[level][slot].takeAll()
+		w.occupied[level] &^= 1 << slot
+	}
+	for e != nil {
+		next := e.next
+		e.prev, e.next = nil, nil
+		if e.deadline > w.elapsed {
+			e.cascades++
+		}
+		w.place(e)
+		e = next
+	}
+}
+
+// place links e, whose wheel is w and which is in no list, where its
+// deadline puts it relative to elapsed.
+func (w *Wheel[T]) place(e *Entry[T]) {
+	if e.deadline <= w.elapsed {
+		e.level = pendingLevel
+		w.pending.pushBack(e)
+		return
+	}
+	// The highest differing bit: the deadline has a 1 there, elapsed a 0.
+	level := (bits.Len64(e.deadline^w.elapsed) - 1) / slotBits
+	if level >= numLevels {
+		if w.overflow.head == nil || e.deadline < w.overflowFloor {
+			w.overflowFloor = e.deadline
+		}
+		e.level = overflowLevel
+		w.overflow.pushBack(e)
+		return
+	}
+	slot := e.deadline >> (level * slotBits) & slotMask
+	e.level, e.slot = uint8(level), uint8(slot)
+	w.slots[level][slot].pushBack(e)
+	w.occupied[level] |= 1 << slot
+}
+
+// canStay reports whether e, linked in w, may keep its place if its
+// deadline becomes deadline: its list is emptied no later than deadline
+// (a pending entry stays only if the new deadline has come too). For an
+// overflow entry that stays it lowers overflowFloor to the new deadline
+// if need be, the one side effect.
+func (w *Wheel[T]) canStay(e *Entry[T], deadline uint64) bool {
+	switch e.level {
+	case pendingLevel:
+		return deadline <= w.elapsed
+	case overflowLevel:
+		if deadline < w.overflowStart() {
+			return false
+		}
+		w.overflowFloor = min(w.overflowFloor, deadline)
+		return true
+	default:
+		return deadline >= w.slotStart(int(e.level), int(e.slot))
+	}
+}
+
+// unlink takes e out of its list, keeping occupied in step; e.wheel is
+// left for the caller to clear.
+func (w *Wheel[T]) unlink(e *Entry[T]) {
+	switch e.level {
+	case pendingLevel:
+		w.pending.remove(e)
+	case overflowLevel:
+		w.overflow.remove(e)
+	default:
+		l := &w.slots[e.level][e.slot]
+		l.remove(e)
+		if l.head == nil {
+			w.occupied[e.level] &^= 1 << e.slot
+		}
+	}
+}
