@@ -20,11 +20,12 @@ type counters struct {
 	parks        uint64
 	ioEvents     uint64
 	forcedYields uint64
+	timersFired  uint64
 }
 
 type publishedCounters struct {
-	polls, lifoPolls, steals, stealOps, parks, ioEvents, forcedYields atomic.Uint64
-	localDepth                                                        atomic.Int64
+	polls, lifoPolls, steals, stealOps, parks, ioEvents, forcedYields, timersFired atomic.Uint64
+	localDepth, timers                                                             atomic.Int64
 }
 
 func (w *worker) publish() {
@@ -36,7 +37,9 @@ func (w *worker) publish() {
 	p.parks.Store(c.parks)
 	p.ioEvents.Store(c.ioEvents)
 	p.forcedYields.Store(c.forcedYields)
+	p.timersFired.Store(c.timersFired)
 	p.localDepth.Store(int64(w.local.Len()))
+	p.timers.Store(w.wheelLen.Load())
 }
 
 // WorkerMetrics are one worker's counters since New.
@@ -48,7 +51,9 @@ type WorkerMetrics struct {
 	Parks        uint64 `json:"parks"`         // times the worker went to sleep
 	IOEvents     uint64 `json:"io_events"`     // readiness events it dispatched
 	ForcedYields uint64 `json:"forced_yields"` // polls ended by the budget
+	TimersFired  uint64 `json:"timers_fired"`  // timers it fired
 	LocalDepth   int    `json:"local_depth"`   // tasks in its ring when last published
+	Timers       int    `json:"timers"`        // timers in its wheel when last published
 }
 
 // Metrics is a snapshot of a runtime's counters.
@@ -79,7 +84,9 @@ func (rt *Runtime) Metrics() Metrics {
 			Parks:        p.parks.Load(),
 			IOEvents:     p.ioEvents.Load(),
 			ForcedYields: p.forcedYields.Load(),
+			TimersFired:  p.timersFired.Load(),
 			LocalDepth:   int(p.localDepth.Load()),
+			Timers:       int(p.timers.Load()),
 		}
 	}
 	for i := range rt.tasks {
@@ -99,7 +106,9 @@ func (m Metrics) Total() WorkerMetrics {
 		t.Parks += w.Parks
 		t.IOEvents += w.IOEvents
 		t.ForcedYields += w.ForcedYields
+		t.TimersFired += w.TimersFired
 		t.LocalDepth += w.LocalDepth
+		t.Timers += w.Timers
 	}
 	return t
 }

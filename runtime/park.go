@@ -28,13 +28,24 @@ const (
 type parker struct {
 	word atomic.Uint32
 	ch   chan struct{} // one slot: a token per unpark of a channel sleeper
+	// alarm ends a channel sleep at the worker's next timer; reused.
+	alarm *time.Timer
 }
 
-func newParker() *parker { return &parker{ch: make(chan struct{}, 1)} }
+func newParker() *parker {
+	alarm := time.NewTimer(time.Hour)
+	alarm.Stop()
+	return &parker{ch: make(chan struct{}, 1), alarm: alarm}
+}
 
-// park sleeps until unpark. It parks in the driver when it can take it,
-// with timeout (<0: none); the events it dispatched are returned.
+// park sleeps until unpark or until timeout passes (<0: no limit). It parks
+// in the driver when it can take it; the events it dispatched are
+// returned.
 func (p *parker) park(d *driver, timeout time.Duration) (events int, inDriver bool) {
+	if timeout == 0 {
+		p.word.CompareAndSwap(parkNotified, parkEmpty)
+		return 0, false
+	}
 	if p.word.CompareAndSwap(parkNotified, parkEmpty) {
 		return 0, false
 	}
@@ -55,7 +66,23 @@ func (p *parker) park(d *driver, timeout time.Duration) (events int, inDriver bo
 		p.word.Store(parkEmpty)
 		return 0, false
 	}
-	<-p.ch
+	if timeout < 0 {
+		<-p.ch
+	} else {
+		p.alarm.Reset(timeout)
+		select {
+		case <-p.ch:
+			p.alarm.Stop()
+		case <-p.alarm.C:
+			// An unpark that found us asleep on the channel sends a
+			// token, perhaps not yet: take it, or it would end the next
+			// park for nothing.
+			if p.word.Swap(parkEmpty) == parkNotified {
+				<-p.ch
+			}
+			return 0, false
+		}
+	}
 	p.word.Store(parkEmpty)
 	return 0, false
 }

@@ -32,6 +32,7 @@ type Runtime struct {
 	mask    uint64
 
 	blocking *blockingPool
+	clock    *clock
 
 	closed   atomic.Bool // Shutdown began: no new tasks
 	stopping atomic.Bool // workers must return
@@ -46,6 +47,7 @@ type Option func(*config) error
 type config struct {
 	workers     int
 	maxBlocking int
+	paused      bool
 }
 
 // WithWorkers sets the number of worker goroutines (default GOMAXPROCS).
@@ -90,6 +92,7 @@ func New(opts ...Option) (*Runtime, error) {
 		tasks:  make([]task.Set, shards),
 		mask:   uint64(shards - 1),
 		done:   make(chan struct{}),
+		clock:  newClock(c.paused),
 	}
 	rt.sched.rt = rt
 	rt.blocking = newBlockingPool(c.maxBlocking)

@@ -175,14 +175,26 @@ func TestIdleRuntimeDoesNotSpin(t *testing.T) {
 	require.LessOrEqual(t, after-before, uint64(2), "idle workers stay asleep")
 }
 
-// waitQuiet waits for every worker to park (so their counters are
-// published) and returns the metrics.
+// waitQuiet waits for every task to finish and every worker to go idle
+// (so their counters are published) and returns the metrics.
 func waitQuiet(t *testing.T, rt *runtime.Runtime) runtime.Metrics {
+	t.Helper()
+	return waitFor(t, rt, func(m runtime.Metrics) bool { return m.LiveTasks == 0 })
+}
+
+// waitIdle waits for the workers to run out of work (tasks may be waiting)
+// and returns the metrics.
+func waitIdle(t *testing.T, rt *runtime.Runtime) runtime.Metrics {
+	t.Helper()
+	return waitFor(t, rt, func(runtime.Metrics) bool { return true })
+}
+
+func waitFor(t *testing.T, rt *runtime.Runtime, cond func(runtime.Metrics) bool) runtime.Metrics {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		m := rt.Metrics()
-		if m.LiveTasks == 0 && m.Total().LocalDepth == 0 {
+		if cond(m) && m.InjectDepth == 0 && m.Total().LocalDepth == 0 {
 			prev := m.Total().Polls
 			time.Sleep(5 * time.Millisecond)
 			if m2 := rt.Metrics(); m2.Total().Polls == prev {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"github.com/metalio/metal/queue"
 	"github.com/metalio/metal/task"
+	"github.com/metalio/metal/timer"
 	"go.uber.org/atomic"
 )
 
@@ -23,9 +24,11 @@ import (
 //     tasks fast. At most 3 polls in a row come from the slot: two tasks
 //     waking each other forever would otherwise starve the queue; the
 //     fourth goes to the back of the ring.
-//  3. The local ring (256 tasks, owner pushes, thieves take half).
-//  4. The remote queue: tasks woken for this worker while the LIFO slot
-//     was taken, by any goroutine (the ring has one producer only).
+//  3. The remote queue: tasks woken for this worker while the LIFO slot
+//     was taken, by any goroutine (the ring has one producer only). What
+//     is there joins the back of the ring before the ring is popped, so
+//     such tasks wait their turn but cannot starve behind busy ones.
+//  4. The local ring (256 tasks, owner pushes, thieves take half).
 //  5. The inject queue: tasks spawned, and rings' overflow. Taken in a
 //     batch (its share of the queue, up to half a ring), so one lock
 //     serves many polls and other workers can steal the rest.
@@ -55,6 +58,10 @@ type worker struct {
 	remote queue.Inject[task.Task]
 	parker *parker
 	parked atomic.Bool // true from just before parking until awake
+
+	wheel    timer.Wheel[*timerEntry]   // owner only; see timers.go
+	wheelLen atomic.Int64               // entries in wheel, for metrics
+	cancels  atomic.Pointer[timerEntry] // timers cancelled from anywhere
 
 	// Owner-only state.
 	current   *task.Task // the task being polled, for SpawnFrom
@@ -115,13 +122,13 @@ func (w *worker) next() *task.Task {
 		}
 	}
 	w.lifoPolls = 0
+	if !w.remote.IsEmpty() {
+		// Tasks woken for this worker join the back of the ring, so they
+		// wait their turn behind the ring's tasks but never starve there.
+		w.drainRemote()
+	}
 	if t := w.local.Pop(); t != nil {
 		return t
-	}
-	if !w.remote.IsEmpty() {
-		if t := w.takeBatch(&w.remote); t != nil {
-			return t
-		}
 	}
 	if !rt.inject.IsEmpty() {
 		return w.takeBatch(&rt.inject)
@@ -149,6 +156,25 @@ func (w *worker) takeBatch(q *queue.Inject[task.Task]) *task.Task {
 	}
 	clear(w.batch[:got])
 	return t
+}
+
+// drainRemote moves the remote queue into the ring, as far as it fits.
+func (w *worker) drainRemote() {
+	room := queue.LocalCapacity - w.local.Len()
+	if room <= 0 {
+		return
+	}
+	got := w.remote.PopBatch(w.batch[:min(room, maxInjectBatch)])
+	if got == 0 {
+		return
+	}
+	if k := w.local.PushBatch(w.batch[:got]); k < got {
+		w.rt.inject.PushBatch(w.batch[k:got])
+	}
+	clear(w.batch[:got])
+	if w.local.Len() > 1 {
+		w.rt.notifyParked()
+	}
 }
 
 // search steals from the other workers, then the inject queue.
@@ -272,9 +298,12 @@ func (w *worker) hasOwnWork() bool {
 	return w.lifo.Load() != nil || !w.remote.IsEmpty() || !w.local.IsEmpty()
 }
 
-// park sleeps until there is work.
+// park sleeps until there is work or a timer is due.
 func (w *worker) park() {
 	rt := w.rt
+	if w.processTimers() > 0 {
+		return // tasks were woken; look for them before sleeping
+	}
 	w.parked.Store(true)
 	rt.idle.toParked(w.id, w.searching)
 	w.searching = false
@@ -291,17 +320,20 @@ func (w *worker) park() {
 	case rt.workPending():
 		rt.notifyParked()
 	}
-	events, inDriver := w.parker.park(rt.driver, -1)
+	events, inDriver := w.parker.park(rt.driver, w.timerTimeout())
 	w.parked.Store(false)
 	w.searching = rt.idle.unparked(w.id)
 	if inDriver {
 		w.counters.ioEvents += uint64(events)
 		w.handOffDriver()
 	}
+	w.processTimers()
 }
 
-// maintenance turns the driver without waiting, if nobody has it.
+// maintenance fires due timers and turns the driver without waiting, if
+// nobody has it.
 func (w *worker) maintenance() {
+	w.processTimers()
 	d := w.rt.driver
 	if d.tryLock() {
 		w.counters.ioEvents += uint64(d.turn(0))

@@ -1,0 +1,194 @@
+package runtime
+
+import (
+	"sync"
+	"time"
+
+	"github.com/metalio/metal/task"
+	"github.com/metalio/metal/timer"
+	"go.uber.org/atomic"
+)
+
+// Timers live in per-worker wheels (package timer), not in one wheel behind
+// one lock: the lock around tokio's single wheel is what its users measure
+// when many workers start and cancel request timeouts at once (tokio issue
+// 6504). A timer is registered lazily, on its future's first poll, in the
+// wheel of the worker running that poll; only that worker, its owner,
+// touches the wheel, so inserting takes no lock at all. The owner fires
+// what is due when it parks, when it wakes, and at every maintenance tick,
+// and parks no longer than its next deadline.
+//
+// A timer can be cancelled from any goroutine (its task was stolen by
+// another worker, or aborted from outside): the canceller marks the entry
+// cancelled and pushes it on its owner's cancel stack, a lock-free stack
+// the owner empties into wheel removals the next time it looks at its
+// timers. So cancelling is one CAS and one push, the entry leaves the wheel
+// within one maintenance interval instead of at its deadline (cancelled
+// request timeouts do not pile up), and workers never wait on each other's
+// timers. A cancelled entry re-armed on its owner (the common case: a task
+// resets its own request timeout) is taken off the stack at once and
+// reused; re-armed on another worker, it is left to its owner and a new
+// entry is used.
+
+// entryState is the value of a timer entry's state word.
+//
+//	entryIdle        not in any wheel: new, fired and collected, or
+//	                 cancelled and removed by its owner
+//	entryRegistered  in its owner's wheel
+//	entryFired       its owner took it out and woke its waker
+//	entryCancelled   cancelled while registered: on its owner's cancel
+//	                 stack, still linked until the owner removes it
+//
+// Only the owner moves registered -> fired and cancelled -> idle; only a
+// canceller moves registered -> cancelled. So exactly one of fire and
+// cancel wins an entry, and a cancelled entry is pushed once.
+const (
+	entryIdle uint32 = iota
+	entryRegistered
+	entryFired
+	entryCancelled
+)
+
+type timerEntry struct {
+	node  timer.Entry[*timerEntry]
+	state atomic.Uint32
+	owner *worker     // the worker whose wheel it is in; set before registered
+	next  *timerEntry // link in the owner's cancel stack
+
+	mu    sync.Mutex
+	waker task.Waker // woken when the entry fires; updated by each poll
+}
+
+// register puts te in w's wheel at deadline, on w's goroutine. te must be
+// idle (usable reports whether it is).
+func (te *timerEntry) register(w *worker, deadline uint64, wk task.Waker) {
+	te.waker = wk // nobody reads it until the state below publishes it
+	te.node.Value = te
+	te.owner = w
+	te.state.Store(entryRegistered)
+	w.wheel.Insert(&te.node, deadline)
+	w.wheelLen.Store(int64(w.wheel.Len()))
+}
+
+// usable reports whether te can be registered on w now: it is idle, or
+// fired, or cancelled on w's own stack (which w then empties).
+func (te *timerEntry) usable(w *worker) bool {
+	switch te.state.Load() {
+	case entryIdle:
+		return true
+	case entryFired:
+		te.state.Store(entryIdle)
+		return true
+	case entryCancelled:
+		if te.owner == w {
+			w.removeCancelled()
+			return te.state.Load() == entryIdle
+		}
+	}
+	return false
+}
+
+// fired reports whether te has fired; if it is still waiting it takes wk
+// as the waker to wake.
+func (te *timerEntry) fired(wk task.Waker) bool {
+	switch te.state.Load() {
+	case entryFired:
+		return true
+	case entryRegistered:
+		te.mu.Lock()
+		if !te.waker.WillWake(wk) {
+			te.waker = wk
+		}
+		te.mu.Unlock()
+		// It may have fired before the waker was in place.
+		return te.state.Load() == entryFired
+	}
+	return false
+}
+
+// cancel takes te out of its wheel, soon: from any goroutine.
+func (te *timerEntry) cancel() {
+	if !te.state.CompareAndSwap(entryRegistered, entryCancelled) {
+		return
+	}
+	w := te.owner
+	for {
+		head := w.cancels.Load()
+		te.next = head
+		if w.cancels.CompareAndSwap(head, te) {
+			return
+		}
+	}
+}
+
+// removeCancelled takes the entries cancelled since the last call out of
+// the wheel, on the owner's goroutine.
+func (w *worker) removeCancelled() {
+	if w.cancels.Load() == nil {
+		return
+	}
+	for te := w.cancels.Swap(nil); te != nil; {
+		next := te.next
+		te.next = nil
+		w.wheel.Remove(&te.node)
+		te.state.Store(entryIdle)
+		te = next
+	}
+	w.wheelLen.Store(int64(w.wheel.Len()))
+}
+
+// processTimers removes cancelled timers and fires the ones due, on the
+// owner's goroutine. It returns how many fired.
+func (w *worker) processTimers() int {
+	w.removeCancelled()
+	if w.wheel.Len() == 0 {
+		return 0
+	}
+	now := w.rt.clock.nowTick()
+	n := 0
+	for e := w.wheel.Poll(now); e != nil; e = w.wheel.Poll(now) {
+		te := e.Value
+		if te.state.CompareAndSwap(entryRegistered, entryFired) {
+			te.mu.Lock()
+			wk := te.waker
+			te.mu.Unlock()
+			wk.Wake()
+			n++
+		}
+	}
+	w.wheelLen.Store(int64(w.wheel.Len()))
+	w.counters.timersFired += uint64(n)
+	return n
+}
+
+// timerTimeout is how long the worker may park before its next timer is
+// due (<0: no timer).
+func (w *worker) timerTimeout() time.Duration {
+	next, ok := w.wheel.NextExpiration()
+	if !ok {
+		return -1
+	}
+	return w.rt.clock.until(next)
+}
+
+// currentWorker returns the worker of rt polling the task cx belongs to,
+// when cx is the Context of a poll under way on one of rt's workers; nil
+// otherwise (a blocking task, a future polled by task.Block).
+func currentWorker(cx *task.Context) *worker {
+	t := cx.Task()
+	if t == nil {
+		return nil
+	}
+	s, ok := t.Scheduler().(*scheduler)
+	if !ok {
+		return nil
+	}
+	h := t.Hint()
+	if h == 0 || int(h) > len(s.rt.workers) {
+		return nil
+	}
+	if w := s.rt.workers[h-1]; w.current == t {
+		return w
+	}
+	return nil
+}
