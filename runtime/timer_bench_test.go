@@ -12,7 +12,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,4 +144,61 @@ func BenchmarkTimeouts(b *testing.B) {
 			wg.Wait()
 		})
 	}
+}
+
+// BenchmarkTimerLateness arms 100,000 timers (deadlines spread over 300 ms)
+// and then keeps every worker busy with tasks that never wait, and reports
+// how late each timer's task ran: from its deadline to its next poll. One
+// op is the whole run.
+func BenchmarkTimerLateness(b *testing.B) {
+	rt := benchRuntime(b)
+	const n = 100_000
+	var p50, p99, worst time.Duration
+	for b.Loop() {
+		late := make([]time.Duration, n)
+		var armed atomic.Int64
+		start := time.Now().Add(time.Second)
+		hs := make([]*task.JoinHandle[struct{}], n)
+		for i := range hs {
+			at := start.Add(time.Duration(rand.IntN(300_000)) * time.Microsecond)
+			sleep := runtime.SleepUntil(at)
+			first := true
+			hs[i] = runtime.Spawn(rt, task.Future[struct{}](task.FutureFunc[struct{}](func(cx *task.Context) (struct{}, bool) {
+				_, ok := sleep.Poll(cx)
+				if first {
+					first = false
+					armed.Add(1)
+				}
+				if !ok {
+					return struct{}{}, false
+				}
+				late[i] = time.Since(at)
+				return struct{}{}, true
+			})))
+		}
+		for armed.Load() < n {
+			time.Sleep(time.Millisecond)
+		}
+		if time.Now().After(start) {
+			b.Fatal("arming took longer than the margin before the first deadline")
+		}
+		var stop atomic.Bool
+		for i := 0; i < 2*rt.Workers(); i++ {
+			runtime.Spawn(rt, task.Future[int](&hog{stop: &stop})).Detach()
+		}
+		for _, h := range hs {
+			if _, err := h.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		stop.Store(true)
+		slices.Sort(late)
+		if late[0] < 0 {
+			b.Fatalf("a timer fired %v early", -late[0])
+		}
+		p50, p99, worst = late[n/2], late[n*99/100], late[n-1]
+	}
+	b.ReportMetric(float64(p50.Microseconds()), "p50-late-µs")
+	b.ReportMetric(float64(p99.Microseconds()), "p99-late-µs")
+	b.ReportMetric(float64(worst.Microseconds()), "max-late-µs")
 }
