@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/stretchr/testify v1.10.0
 	go.uber.org/atomic v1.11.0
+	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )
 

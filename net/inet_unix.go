@@ -125,7 +125,10 @@ type stdConn interface {
 // F_DUPFD_CLOEXEC (lowest number 3 and up, close-on-exec from birth), makes
 // the duplicate non-blocking, and closes c. See TCPStreamFromStd for why c
 // must be closed. On error c is left as it was.
-func adoptStd(c stdConn) (*sock, error) {
+func adoptStd(c stdConn) (*sock, error) { return adopt(c, false) }
+
+// adopt is adoptStd, taking Unix-domain sockets too when unixOK.
+func adopt(c stdConn, unixOK bool) (*sock, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("metal/net: adopt: %w", err)
@@ -157,6 +160,11 @@ func adoptStd(c stdConn) (*sock, error) {
 		s.family = unix.AF_INET
 	case *unix.SockaddrInet6:
 		s.family = unix.AF_INET6
+	case *unix.SockaddrUnix:
+		if !unixOK {
+			s.close()
+			return nil, fmt.Errorf("metal/net: adopt: not an Internet socket: %w", ErrInvalidAddr)
+		}
 	default:
 		s.close()
 		return nil, fmt.Errorf("metal/net: adopt: not an Internet socket: %w", ErrInvalidAddr)

@@ -33,7 +33,8 @@ type stdConn interface {
 	Close() error
 }
 
-func adoptStd(stdConn) (*sock, error) { return nil, errUnsupported }
+func adoptStd(stdConn) (*sock, error)    { return nil, errUnsupported }
+func adopt(stdConn, bool) (*sock, error) { return nil, errUnsupported }
 
 var errNoSock = stdnet.ErrClosed
 

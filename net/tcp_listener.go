@@ -6,6 +6,7 @@ import (
 	stdnet "net"
 
 	"github.com/metalio/metal/poller"
+	"github.com/metalio/metal/runtime"
 )
 
 // TCPListener is a non-blocking TCP socket listening for connections, the
@@ -22,6 +23,10 @@ type TCPListener struct {
 // ListenConfig holds the options for opening a listening or bound socket.
 // The zero value is what ListenTCP and BindUDP use.
 type ListenConfig struct {
+	// Runtime is the runtime whose I/O driver Listen registers the
+	// listener with; nil means the default runtime (DefaultRuntime). The
+	// raw ListenTCP and BindUDP ignore it.
+	Runtime *runtime.Runtime
 	// ReusePort sets SO_REUSEPORT before binding, so that several sockets
 	// (in this process or others) can bind the same address and the kernel
 	// spreads connections or datagrams across them. Every socket sharing

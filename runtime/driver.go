@@ -210,6 +210,17 @@ func (io *IO) ClearReady(r Ready) {
 	io.sio.clearReadiness(io.gen, r)
 }
 
+// Wake wakes the task waiting on the source for interest, without any
+// readiness: it polls again and finds whatever changed that is not the
+// kernel's to report (a deadline moved, a close of its own kind). A
+// spurious wake-up costs one poll; nothing is lost.
+func (io *IO) Wake(interest poller.Interest) {
+	if io.state.Load() {
+		return
+	}
+	io.sio.wake(interestMask(interest))
+}
+
 // Reregister changes the interest.
 func (io *IO) Reregister(interest poller.Interest) error {
 	if io.state.Load() {

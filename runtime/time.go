@@ -62,6 +62,14 @@ func (s *SleepFuture) Reset(d time.Duration) {
 	s.fell.Store(false)
 }
 
+// ResetUntil makes s a new sleep until t, dropping the one under way.
+func (s *SleepFuture) ResetUntil(t time.Time) {
+	s.Drop()
+	s.until, s.absolute = t, true
+	s.state = sleepNew
+	s.fell.Store(false)
+}
+
 // Poll completes once the sleep is over.
 func (s *SleepFuture) Poll(cx *task.Context) (struct{}, bool) {
 	switch s.state {
