@@ -6,3 +6,5 @@ package net
 // flags and set options this package does not offer. The descriptor stays
 // owned by the socket.
 func FdOf(x interface{ sock() *sock }) int { return x.sock().fd }
+
+func (c *Conn) sock() *sock { return c.s }
