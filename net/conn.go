@@ -1,11 +1,9 @@
 package net
 
 import (
-	"errors"
 	"io"
 	stdnet "net"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/metalio/metal/poller"
@@ -43,24 +41,11 @@ import (
 // take turns, as do goroutines writing. At most one task polls each
 // direction at a time (a second would take the first one's wake-up).
 type Conn struct {
-	rt      *runtime.Runtime
-	s       *sock
-	io      *runtime.IO
-	network string
-	local   stdnet.Addr
-	remote  stdnet.Addr
-
-	rd, wd deadline
+	endpoint
+	remote stdnet.Addr
 	// idle is the idle timeout in nanoseconds (0: none). Every read and
 	// write that moves bytes pushes both deadlines to now+idle.
 	idle atomic.Int64
-
-	// rmu and wmu let one goroutine at a time read and write; rw and ww
-	// are their waiters.
-	rmu, wmu sync.Mutex
-	rw, ww   goWaiter
-
-	closed atomic.Bool
 }
 
 // newConn registers the connected socket s with rt. On error s is closed.
@@ -70,7 +55,7 @@ func newConn(rt *runtime.Runtime, s *sock, network string) (*Conn, error) {
 		s.close()
 		return nil, err
 	}
-	c := &Conn{rt: rt, s: s, io: io, network: network}
+	c := &Conn{endpoint: endpoint{rt: rt, s: s, io: io, network: network}}
 	c.local, c.remote = streamAddrs(s, isUnixNetwork(network))
 	if !isUnixNetwork(network) {
 		// As Go's net: no Nagle delay for small writes.
@@ -78,10 +63,6 @@ func newConn(rt *runtime.Runtime, s *sock, network string) (*Conn, error) {
 	}
 	return c, nil
 }
-
-// Runtime returns the runtime whose I/O driver the connection is
-// registered with.
-func (c *Conn) Runtime() *runtime.Runtime { return c.rt }
 
 // PollRead reads into p: it returns the number of bytes read (at least one
 // when p is not empty), or io.EOF once the peer has closed its side, or an
@@ -258,17 +239,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 }
 
-// Close closes the connection. Operations waiting on it, in tasks or
-// goroutines, end with an error matching net.ErrClosed. Closing twice
-// returns such an error too.
-func (c *Conn) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
-		return c.opErr("close", stdnet.ErrClosed)
-	}
-	_ = c.io.Close()
-	return c.opErr("close", c.s.close())
-}
-
 // CloseWrite shuts down the writing side: the peer reads end of stream,
 // and this side can still read.
 func (c *Conn) CloseWrite() error {
@@ -280,41 +250,19 @@ func (c *Conn) CloseRead() error {
 	return c.opErr("shutdown", c.s.shutdown(ShutdownRead))
 }
 
-// LocalAddr returns the local address: a *net.TCPAddr or *net.UnixAddr.
-func (c *Conn) LocalAddr() stdnet.Addr { return c.local }
-
 // RemoteAddr returns the peer's address: a *net.TCPAddr or *net.UnixAddr.
 func (c *Conn) RemoteAddr() stdnet.Addr { return c.remote }
 
-// SetDeadline sets the read and write deadlines; the zero time clears them.
-func (c *Conn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.SetWriteDeadline(t)
-}
+// opErr wraps err in a *net.OpError naming op and both ends, as Go's net
+// does; nil and io.EOF are returned as they are.
+func (c *Conn) opErr(op string, err error) error { return c.endpoint.opErr(op, err, c.remote) }
 
-// SetReadDeadline sets the deadline for reads, those under way included;
-// the zero time clears it.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	if c.closed.Load() {
-		return c.opErr("set deadline", stdnet.ErrClosed)
-	}
-	c.rd.set(t)
-	c.io.Wake(poller.Readable)
-	return nil
-}
+// closedErr is the error of an operation on a connection that was closed
+// or whose runtime shut down.
+func (c *Conn) closedErr(op string) error { return c.opErr(op, c.closedCause()) }
 
-// SetWriteDeadline sets the deadline for writes, those under way included;
-// the zero time clears it.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
-	if c.closed.Load() {
-		return c.opErr("set deadline", stdnet.ErrClosed)
-	}
-	c.wd.set(t)
-	c.io.Wake(poller.Writable)
-	return nil
-}
+// timeout is the error of an operation past its deadline.
+func (c *Conn) timeout(op string) error { return c.opErr(op, os.ErrDeadlineExceeded) }
 
 // SetIdleTimeout makes reads and writes fail with os.ErrDeadlineExceeded
 // once d passes without either moving a byte. It works by moving both
@@ -336,31 +284,6 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // connections metal makes) or on. TCP only.
 func (c *Conn) SetNoDelay(on bool) error {
 	return c.opErr("set option", c.s.setNoDelay(on))
-}
-
-// closedErr is the error of an operation on a connection that was closed
-// or whose runtime shut down.
-func (c *Conn) closedErr(op string) error {
-	if c.closed.Load() {
-		return c.opErr(op, stdnet.ErrClosed)
-	}
-	return c.opErr(op, runtime.ErrShutdown)
-}
-
-// timeout is the error of an operation past its deadline.
-func (c *Conn) timeout(op string) error { return c.opErr(op, os.ErrDeadlineExceeded) }
-
-// opErr wraps err in a *net.OpError naming op and both ends, as Go's net
-// does; nil and io.EOF are returned as they are.
-func (c *Conn) opErr(op string, err error) error {
-	if err == nil || err == io.EOF {
-		return err
-	}
-	var oe *stdnet.OpError
-	if errors.As(err, &oe) {
-		return err
-	}
-	return &stdnet.OpError{Op: op, Net: c.network, Source: c.local, Addr: c.remote, Err: err}
 }
 
 // ReadAsync returns a future of one read into p (see PollRead).

@@ -118,7 +118,7 @@ func startDial(rt *runtime.Runtime, network, address string) (*Conn, error) {
 		s.close()
 		return nil, dialErr(network, address, err)
 	}
-	c := &Conn{rt: rt, s: s, io: io, network: network, remote: addrOf(network, address)}
+	c := &Conn{endpoint: endpoint{rt: rt, s: s, io: io, network: network}, remote: addrOf(network, address)}
 	if !isUnixNetwork(network) {
 		_ = s.setNoDelay(true)
 	}
