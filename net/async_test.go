@@ -480,3 +480,106 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestCopyAsyncProxiesBetweenTwoConnections(t *testing.T) {
+	rt := newRuntime(t)
+	// upstream: an echo server on tasks; the proxy copies both ways.
+	up, err := metalnet.ListenRuntime(rt, "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	loop := serveEcho(rt, up)
+	defer func() {
+		up.Close()
+		loop.Wait()
+	}()
+	front, err := metalnet.ListenRuntime(rt, "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer front.Close()
+	proxyDone := make(chan [2]task.Result[int64], 1)
+	go func() {
+		in, err := front.AcceptConn()
+		if err != nil {
+			proxyDone <- [2]task.Result[int64]{{Err: err}, {Err: err}}
+			return
+		}
+		out, err := metalnet.DialRuntime(rt, "tcp", up.Addr().String())
+		if err != nil {
+			proxyDone <- [2]task.Result[int64]{{Err: err}, {Err: err}}
+			return
+		}
+		toUp := runtime.Spawn(rt, task.Future[task.Result[int64]](task.Then(
+			task.Future[task.Result[int64]](metalnet.CopyAsync(out, in)),
+			func(r task.Result[int64]) task.Future[task.Result[int64]] {
+				out.CloseWrite() // the client is done: tell upstream
+				return task.Ready(r)
+			})))
+		toClient := runtime.Spawn(rt, task.Future[task.Result[int64]](metalnet.CopyAsync(in, out)))
+		a, _ := toUp.Wait()
+		b, _ := toClient.Wait()
+		in.Close()
+		out.Close()
+		proxyDone <- [2]task.Result[int64]{a, b}
+	}()
+
+	c, err := stdnet.Dial("tcp", front.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	payload := make([]byte, 1<<20)
+	rand.Read(payload)
+	go func() {
+		c.Write(payload)
+		c.(*stdnet.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(payload, got), "the proxied echo differs")
+	res := <-proxyDone
+	require.NoError(t, res[0].Err)
+	require.NoError(t, res[1].Err)
+	require.EqualValues(t, len(payload), res[0].Value)
+	require.EqualValues(t, len(payload), res[1].Value)
+}
+
+func TestWriteDeadlineInATaskEndsAStuckWrite(t *testing.T) {
+	rt := newRuntime(t, runtime.WithPausedClock())
+	client, server := facadePair(t, rt, "tcp", "127.0.0.1:0")
+	defer client.Close()
+	defer server.Close()
+	// The client never reads: the write fills both kernel buffers and
+	// waits, until its deadline.
+	require.NoError(t, server.SetWriteDeadline(rt.Now().Add(2*time.Second)))
+	wf := server.WriteAsync(make([]byte, 64<<20))
+	pc := &pollCounter[task.Result[int]]{f: &wf}
+	h := runtime.Spawn(rt, task.Future[task.Result[int]](pc))
+	waitUntil(t, func() bool { return pc.polls.Load() >= 1 })
+	require.NoError(t, rt.Advance(2*time.Second))
+	res, err := h.Wait()
+	require.NoError(t, err)
+	require.ErrorIs(t, res.Err, os.ErrDeadlineExceeded)
+	require.Positive(t, res.Value, "some bytes went before the buffers filled")
+	require.Less(t, res.Value, 64<<20)
+}
+
+func TestWritevAsyncWritesEveryBufferInOrder(t *testing.T) {
+	rt := newRuntime(t)
+	client, server := facadePair(t, rt, "tcp", "127.0.0.1:0")
+	defer client.Close()
+	defer server.Close()
+	var bufs [][]byte
+	var want []byte
+	// More buffers than one writev takes (IOV_MAX is 1024).
+	for i := range 1500 {
+		b := bytes.Repeat([]byte{byte('a' + i%26)}, 100+i*7)
+		bufs = append(bufs, b, nil) // empty buffers are skipped
+		want = append(want, b...)
+	}
+	wf := server.WritevAsync(bufs)
+	h := runtime.Spawn(rt, task.Future[task.Result[int]](&wf))
+	got := make([]byte, len(want))
+	_, err := io.ReadFull(client, got)
+	require.NoError(t, err)
+	res, err := h.Wait()
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	require.Equal(t, len(want), res.Value)
+	require.True(t, bytes.Equal(want, got))
+}

@@ -146,6 +146,9 @@ func (c *Conn) pollWriteOp(cx *task.Context, p []byte, bufs [][]byte) (task.Resu
 func (c *Conn) pollWrite(cx *task.Context, p []byte, bufs [][]byte) (task.Result[int], bool) {
 	want := len(p)
 	if bufs != nil {
+		// The kernel takes at most IOV_MAX (1024) buffers a call; the
+		// caller writes the rest next time, as after any short write.
+		bufs = bufs[:min(len(bufs), maxIovecs)]
 		want = bufsLen(bufs)
 	}
 	if want == 0 {
@@ -390,7 +393,7 @@ func (f *WritevFuture) Poll(cx *task.Context) (task.Result[int], bool) {
 // consume drops n bytes from the front of bufs, and empty buffers.
 func consume(bufs [][]byte, n int) [][]byte {
 	for len(bufs) > 0 {
-		if l := len(bufs[0]); n >= l && (l > 0 || n == 0) {
+		if l := len(bufs[0]); n >= l {
 			n -= l
 			bufs[0] = nil
 			bufs = bufs[1:]
@@ -449,6 +452,9 @@ func (f *CopyFuture) Poll(cx *task.Context) (task.Result[int64], bool) {
 		f.lo, f.hi = 0, res.Value
 	}
 }
+
+// maxIovecs is IOV_MAX on Linux and the BSDs.
+const maxIovecs = 1024
 
 // bufsLen is the number of bytes in bufs.
 func bufsLen(bufs [][]byte) int {
