@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	goruntime "runtime"
+
 	"github.com/metalio/metal/queue"
 	"github.com/metalio/metal/task"
 	"github.com/metalio/metal/timer"
@@ -311,6 +313,12 @@ func (w *worker) park() {
 	if w.processTimers() > 0 {
 		return // tasks were woken; look for them before sleeping
 	}
+	// Goroutines this worker readied (a driver turn woke a goroutine
+	// blocked in a net.Conn's Read, say) sit in this P's run queue. Parking
+	// in the driver is a blocking system call that keeps the P, and they
+	// would wait for Go's sysmon to take it back (20 us or more) or for a
+	// thief: let them run first.
+	goruntime.Gosched()
 	w.parked.Store(true)
 	rt.idle.toParked(w.id, w.searching)
 	w.searching = false
