@@ -68,7 +68,8 @@ func TestTaskReadsAPipeWokenByTheDriver(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want.Bytes(), got)
 	require.Positive(t, rd.wait, "the task parked and the driver woke it")
-	require.Positive(t, rt.Metrics().Total().IOEvents, "events went through the driver")
+	// Workers publish their counters when they park: wait for that.
+	waitFor(t, rt, func(m runtime.Metrics) bool { return m.Total().IOEvents > 0 })
 }
 
 // echoOnce is a task that accepts one connection on a raw listener and
