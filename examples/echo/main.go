@@ -1,205 +1,64 @@
-// Command echo is a TCP echo server on metal's raw poller: one Poll, one
-// token per connection, every socket drained to would-block, readable and
-// writable handled in the same event. It is the mio echo server, in Go.
+// Command echo is a TCP echo server on metal, written two ways.
 //
-//	go run ./examples/echo -addr 127.0.0.1:7000
+//	go run ./examples/echo -addr 127.0.0.1:7000              # -mode task
+//	go run ./examples/echo -addr 127.0.0.1:7000 -mode poller
+//
+// -mode task (the default, task.go) is the tokio way: a runtime, an
+// async Listener, an accept-loop task, and one task per connection, a
+// hand-written future that reads with Conn.PollRead and echoes with the
+// future Conn.WriteAsync returns. The runtime's I/O driver wakes a task
+// when its socket is ready; no goroutine waits on a socket.
+//
+// -mode poller (poller.go) is the mio way: no runtime, one goroutine that
+// owns a poller.Poll, one token per connection, every socket drained to
+// would-block, readable and writable handled in the same event.
+//
+// Both hold one buffer of 16 KiB per connection and read nothing more
+// while an echo is still being written, so a client that sends without
+// reading costs the server that buffer and no more: the kernel's buffers
+// fill and the client's writes block.
 //
 // The first line it prints is the address it serves on (useful with port
-// 0). SIGINT or SIGTERM stops it cleanly: listener and connections closed,
-// exit status 0.
+// 0). SIGINT or SIGTERM stops it cleanly: listener and connections
+// closed, exit status 0.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"log"
 	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/metalio/metal/net"
-	"github.com/metalio/metal/poller"
 )
+
+// bufSize is each connection's one buffer. Nothing more is read while an
+// echo is still being written, so a slow reader costs the server this much
+// and no more.
+const bufSize = 16 << 10
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on (host:port)")
-	mode := flag.String("mode", "poller", "server style: poller (a raw mio-style event loop)")
+	mode := flag.String("mode", "task", "server style: task (a task per connection on a runtime) or poller (a raw mio-style event loop)")
 	flag.Parse()
-	if *mode != "poller" {
-		log.Fatalf("echo: unknown -mode %q (have: poller)", *mode)
-	}
-	ap, err := netip.ParseAddrPort(*addr)
-	if err != nil {
-		log.Fatalf("echo: -addr: %v", err)
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, ap, os.Stdout); err != nil {
+	var err error
+	switch *mode {
+	case "task":
+		err = serveTasks(ctx, *addr, os.Stdout)
+	case "poller":
+		ap, perr := netip.ParseAddrPort(*addr)
+		if perr != nil {
+			log.Fatalf("echo: -addr: %v", perr)
+		}
+		err = servePoller(ctx, ap, os.Stdout)
+	default:
+		log.Fatalf("echo: unknown -mode %q (have: task, poller)", *mode)
+	}
+	if err != nil {
 		log.Fatalf("echo: %v", err)
-	}
-}
-
-const (
-	listenerToken poller.Token = 0
-	stopToken     poller.Token = 1
-	firstConn     poller.Token = 2
-
-	// bufSize is each connection's one buffer. Nothing more is read while
-	// an echo is still being written, so a slow reader costs the server
-	// this much and no more.
-	bufSize = 16 << 10
-)
-
-// conn is one client. out is the part of buf still to be echoed.
-type conn struct {
-	stream   *net.TCPStream
-	buf      []byte
-	out      []byte
-	readable bool // a read may find data: set by events, cleared by would-block
-}
-
-// serve runs the event loop until ctx is done. It writes the address it
-// listens on, then a newline, to w before it serves.
-func serve(ctx context.Context, addr netip.AddrPort, w io.Writer) error {
-	p, err := poller.New()
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	reg := p.Registry()
-
-	ln, err := net.ListenTCP(addr)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	if err := reg.Register(ln, listenerToken, poller.Readable); err != nil {
-		return err
-	}
-	local, err := ln.LocalAddr()
-	if err != nil {
-		return err
-	}
-
-	// A signal becomes a wake-up: the loop sleeps in Poll without limit.
-	waker, err := poller.NewWaker(reg, stopToken)
-	if err != nil {
-		return err
-	}
-	defer waker.Close()
-	go func() {
-		<-ctx.Done()
-		_ = waker.Wake()
-	}()
-
-	fmt.Fprintln(w, local)
-
-	// conns is a slab: a connection's token is its index plus firstConn,
-	// and free lists the indexes of closed connections for reuse.
-	var (
-		conns []*conn
-		free  []int
-	)
-	closeConn := func(i int) {
-		c := conns[i]
-		_ = reg.Deregister(c.stream)
-		_ = c.stream.Close()
-		conns[i] = nil
-		free = append(free, i)
-	}
-	defer func() {
-		for i, c := range conns {
-			if c != nil {
-				closeConn(i)
-			}
-		}
-	}()
-
-	events := poller.NewEvents(1024)
-	for {
-		if err := p.Poll(events, -1); err != nil {
-			return err
-		}
-		for ev := range events.All() {
-			switch tok := ev.Token(); tok {
-			case stopToken:
-				if ctx.Err() != nil {
-					return nil
-				}
-			case listenerToken:
-				// Accept until the backlog is empty.
-				for {
-					s, _, err := ln.Accept()
-					if errors.Is(err, poller.ErrWouldBlock) {
-						break
-					}
-					if err != nil {
-						// Out of descriptors, or the peer gave up before we
-						// accepted: serve the others and try again on the
-						// next event.
-						log.Printf("echo: accept: %v", err)
-						break
-					}
-					i := len(conns)
-					if n := len(free); n > 0 {
-						i, free = free[n-1], free[:n-1]
-					} else {
-						conns = append(conns, nil)
-					}
-					c := &conn{stream: s, buf: make([]byte, bufSize), readable: true}
-					conns[i] = c
-					if err := reg.Register(s, firstConn+poller.Token(i), poller.Readable|poller.Writable); err != nil {
-						log.Printf("echo: register: %v", err)
-						closeConn(i)
-					}
-				}
-			default:
-				i := int(tok - firstConn)
-				if i < 0 || i >= len(conns) || conns[i] == nil {
-					continue // a connection closed earlier in this batch
-				}
-				c := conns[i]
-				if ev.IsReadable() || ev.IsReadClosed() || ev.IsError() {
-					c.readable = true
-				}
-				if done := c.pump(); done {
-					closeConn(i)
-				}
-			}
-		}
-	}
-}
-
-// pump moves bytes until the socket would block either way, and reports
-// whether the connection is finished (end of stream, or an error).
-func (c *conn) pump() (done bool) {
-	for {
-		for len(c.out) > 0 {
-			n, err := c.stream.Write(c.out)
-			if errors.Is(err, poller.ErrWouldBlock) {
-				return false // the next writable event resumes here
-			}
-			if err != nil {
-				return true
-			}
-			c.out = c.out[n:]
-		}
-		if !c.readable {
-			return false
-		}
-		n, err := c.stream.Read(c.buf)
-		switch {
-		case errors.Is(err, poller.ErrWouldBlock):
-			c.readable = false
-			return false
-		case err != nil: // io.EOF or a reset: everything read was echoed
-			return true
-		}
-		c.out = c.buf[:n]
 	}
 }
