@@ -363,6 +363,12 @@ func (w *worker) maintenance() {
 // somebody should be watching I/O.
 func (w *worker) handOffDriver() {
 	rt := w.rt
+	if w.local.IsEmpty() && w.remote.IsEmpty() {
+		// At most one task to run (the LIFO slot): this worker will be
+		// back in the driver after one poll, sooner than a sleeper could
+		// wake (a futex wake-up and a thread switch, per event).
+		return
+	}
 	if rt.driver.wanted.Load() && rt.driver.wanted.Swap(false) {
 		if id := rt.idle.anySleeper(); id >= 0 {
 			rt.workers[id].parker.unpark(rt.driver)
