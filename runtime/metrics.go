@@ -63,6 +63,8 @@ type Metrics struct {
 	LiveTasks    int             `json:"live_tasks"`    // spawned and not complete
 	IOSources    int             `json:"io_sources"`    // registered IO
 	BlockingLive int             `json:"blocking_live"` // goroutines of the blocking pool
+	Searching    int             `json:"searching"`     // workers searching for work
+	Unparked     int             `json:"unparked"`      // workers not parked
 }
 
 // Metrics returns a snapshot of rt's counters. Busy workers publish theirs
@@ -73,6 +75,8 @@ func (rt *Runtime) Metrics() Metrics {
 		InjectDepth:  rt.inject.Len(),
 		IOSources:    rt.driver.slab.Live(),
 		BlockingLive: rt.blocking.live(),
+		Searching:    rt.idle.load().searching(),
+		Unparked:     rt.idle.load().unparked(),
 	}
 	for i, w := range rt.workers {
 		p := &w.pub
