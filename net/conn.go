@@ -72,7 +72,7 @@ func (c *Conn) PollRead(cx *task.Context, p []byte) (task.Result[int], bool) {
 	if !cx.Proceed() {
 		return task.Result[int]{}, false
 	}
-	if c.rd.passed(c.rt.Now()) {
+	if c.rd.passed(c.rt) {
 		return task.Result[int]{Err: c.timeout("read")}, true
 	}
 	res, ok := c.pollRead(cx, p)
@@ -125,7 +125,7 @@ func (c *Conn) pollWriteOp(cx *task.Context, p []byte, bufs [][]byte) (task.Resu
 	if !cx.Proceed() {
 		return task.Result[int]{}, false
 	}
-	if c.wd.passed(c.rt.Now()) {
+	if c.wd.passed(c.rt) {
 		return task.Result[int]{Err: c.timeout("write")}, true
 	}
 	res, ok := c.pollWrite(cx, p, bufs)
@@ -202,7 +202,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	for {
-		if c.rd.passed(time.Now()) {
+		if c.rd.passedWall() {
 			return 0, c.timeout("read")
 		}
 		res, ok := c.pollRead(c.rw.context(), p)
@@ -224,7 +224,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	defer c.wmu.Unlock()
 	written := 0
 	for {
-		if c.wd.passed(time.Now()) {
+		if c.wd.passedWall() {
 			return written, c.timeout("write")
 		}
 		res, ok := c.pollWrite(c.ww.context(), p[written:], nil)

@@ -46,10 +46,17 @@ func (d *deadline) set(t time.Time) {
 	d.at.Store(ns)
 }
 
-// passed reports whether the deadline is set and now is at or after it.
-func (d *deadline) passed(now time.Time) bool {
+// passed reports whether the deadline is set and the runtime's clock (a
+// task's view) is at or after it. With no deadline it reads no clock.
+func (d *deadline) passed(rt *runtime.Runtime) bool {
 	at := d.at.Load()
-	return at != 0 && now.UnixNano() >= at
+	return at != 0 && rt.Now().UnixNano() >= at
+}
+
+// passedWall is passed on the wall clock, a goroutine's view.
+func (d *deadline) passedWall() bool {
+	at := d.at.Load()
+	return at != 0 && time.Now().UnixNano() >= at
 }
 
 // pollTask is for a task about to wait: it reports whether the deadline

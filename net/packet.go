@@ -5,7 +5,6 @@ import (
 	stdnet "net"
 	"net/netip"
 	"os"
-	"time"
 
 	"github.com/metalio/metal/poller"
 	"github.com/metalio/metal/runtime"
@@ -74,7 +73,7 @@ func (c *PacketConn) PollRecvFrom(cx *task.Context, p []byte) (Datagram, bool) {
 	if !cx.Proceed() {
 		return Datagram{}, false
 	}
-	if c.rd.passed(c.rt.Now()) {
+	if c.rd.passed(c.rt) {
 		return Datagram{Err: c.opErr("read", os.ErrDeadlineExceeded, nil)}, true
 	}
 	if d, ok := c.pollRecv(cx, p); ok {
@@ -120,7 +119,7 @@ func (c *PacketConn) pollSendOp(cx *task.Context, p []byte, ap netip.AddrPort, p
 	if !cx.Proceed() {
 		return task.Result[int]{}, false
 	}
-	if c.wd.passed(c.rt.Now()) {
+	if c.wd.passed(c.rt) {
 		return task.Result[int]{Err: c.opErr("write", os.ErrDeadlineExceeded, nil)}, true
 	}
 	if res, ok := c.pollSend(cx, p, ap, path); ok {
@@ -186,7 +185,7 @@ func (c *PacketConn) ReadFrom(p []byte) (int, stdnet.Addr, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	for {
-		if c.rd.passed(time.Now()) {
+		if c.rd.passedWall() {
 			return 0, nil, c.opErr("read", os.ErrDeadlineExceeded, nil)
 		}
 		d, ok := c.pollRecv(c.rw.context(), p)
@@ -230,7 +229,7 @@ func (c *PacketConn) WriteTo(p []byte, addr stdnet.Addr) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for {
-		if c.wd.passed(time.Now()) {
+		if c.wd.passedWall() {
 			return 0, c.opErr("write", os.ErrDeadlineExceeded, addr)
 		}
 		res, ok := c.pollSend(c.ww.context(), p, ap, path)
