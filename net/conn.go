@@ -48,15 +48,19 @@ type Conn struct {
 	idle atomic.Int64
 }
 
-// newConn registers the connected socket s with rt. On error s is closed.
-func newConn(rt *runtime.Runtime, s *sock, network string) (*Conn, error) {
+// newConn registers the connected socket s, whose ends are local and
+// remote (nil: ask the socket), with rt. On error s is closed.
+func newConn(rt *runtime.Runtime, s *sock, network string, local, remote stdnet.Addr) (*Conn, error) {
 	io, err := rt.Register(s, poller.Readable|poller.Writable)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	c := &Conn{endpoint: endpoint{rt: rt, s: s, io: io, network: network}}
-	c.local, c.remote = streamAddrs(s, isUnixNetwork(network))
+	c.local, c.remote = local, remote
+	if local == nil || remote == nil {
+		c.local, c.remote = streamAddrs(s, isUnixNetwork(network))
+	}
 	if !isUnixNetwork(network) {
 		// As Go's net: no Nagle delay for small writes.
 		_ = s.setNoDelay(true)

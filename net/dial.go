@@ -236,7 +236,7 @@ func NewConn(rt *runtime.Runtime, c stdnet.Conn) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(rt, s, network)
+	return newConn(rt, s, network, nil, nil)
 }
 
 var (

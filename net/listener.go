@@ -132,7 +132,7 @@ func (l *Listener) pollAccept(cx *task.Context) (task.Result[*Conn], bool) {
 		if r.IsClosed() {
 			return task.Result[*Conn]{Err: l.closedErr()}, true
 		}
-		s, err := acceptStream(l.s, isUnixNetwork(l.network))
+		s, local, remote, err := acceptStream(l.s, isUnixNetwork(l.network))
 		if err == poller.ErrWouldBlock {
 			l.io.ClearReady(r)
 			continue
@@ -143,7 +143,7 @@ func (l *Listener) pollAccept(cx *task.Context) (task.Result[*Conn], bool) {
 			}
 			return task.Result[*Conn]{Err: l.opErr(err)}, true
 		}
-		c, err := newConn(l.rt, s, l.network)
+		c, err := newConn(l.rt, s, l.network, local, remote)
 		if err != nil {
 			return task.Result[*Conn]{Err: l.opErr(err)}, true
 		}

@@ -9,8 +9,10 @@ import stdnet "net"
 func listenStream(string, string, ListenConfig) (*sock, stdnet.Addr, error) {
 	return nil, nil, errUnsupported
 }
-func connectStream(string, string) (*sock, error)         { return nil, errUnsupported }
-func acceptStream(*sock, bool) (*sock, error)             { return nil, errNoSock }
+func connectStream(string, string) (*sock, error) { return nil, errUnsupported }
+func acceptStream(*sock, bool) (s *sock, local, remote stdnet.Addr, err error) {
+	return nil, nil, nil, errNoSock
+}
 func streamAddrs(*sock, bool) (local, remote stdnet.Addr) { return nil, nil }
 func removeUnixSocket(string)                             {}
 func isUnixNetwork(network string) bool                   { return network == "unix" }

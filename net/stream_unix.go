@@ -63,14 +63,25 @@ func connectStream(network, address string) (*sock, error) {
 	return connectTCP(ap)
 }
 
-// acceptStream takes one pending connection off l, or ErrWouldBlock.
-func acceptStream(l *sock, unixNet bool) (*sock, error) {
+// acceptStream takes one pending connection off l, or ErrWouldBlock. It
+// returns the connection's local and remote addresses too: the remote one
+// from accept itself, the local one from getsockname.
+func acceptStream(l *sock, unixNet bool) (s *sock, local, remote stdnet.Addr, err error) {
 	if unixNet {
-		s, _, err := l.accept()
-		return s, err
+		s, sa, err := l.accept()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		lp, _ := udsLocalPath(s)
+		rp, _ := udsAcceptedPeer(s.fd, sa)
+		return s, &stdnet.UnixAddr{Name: lp, Net: "unix"}, &stdnet.UnixAddr{Name: rp, Net: "unix"}, nil
 	}
-	s, _, err := l.acceptInet()
-	return s, err
+	s, ra, err := l.acceptInet()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	la, _ := s.localAddrPort()
+	return s, stdnet.TCPAddrFromAddrPort(la), stdnet.TCPAddrFromAddrPort(ra), nil
 }
 
 // streamAddrs names both ends of a connected stream socket.
