@@ -10,86 +10,26 @@ import (
 	stdnet "net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metalio/metal/internal/testutil"
 )
 
 // lineTimeout bounds every wait for a line; a passing test never comes
 // near it.
 const lineTimeout = 10 * time.Second
 
-// build is the chat binary, built on first use: the unit tests and the
+// server is the chat binary, built on first use: the unit tests and the
 // fuzz workers never need it.
-var build struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
-// serverBinary builds the chat binary once and returns its path.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "chat-test")
-		if build.err != nil {
-			return
-		}
-		build.bin = filepath.Join(build.dir, "chat")
-		cmd := exec.Command("go", "build", "-o", build.bin, ".")
-		cmd.Stderr = os.Stderr
-		build.err = cmd.Run()
-	})
-	require.NoError(t, build.err, "building chat")
-	return build.bin
-}
+var server = testutil.NewExample("chat")
 
 // TestMain runs the tests, then removes the binary if one was built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
-	}
-	os.Exit(code)
-}
-
-// startServer runs the chat server as its own process on a free port, as
-// a user would, and returns the address from its first output line.
-func startServer(t *testing.T) (addr string, cmd *exec.Cmd) {
-	t.Helper()
-	cmd = exec.Command(serverBinary(t), "-addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	return strings.TrimSpace(line), cmd
-}
-
-// needNetcat returns nc's path; without it the test fails in CI and is
-// skipped elsewhere.
-func needNetcat(t *testing.T) string {
-	t.Helper()
-	nc, err := exec.LookPath("nc")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("nc (netcat-openbsd) is required in CI; .ci/run installs it")
-		}
-		t.Skip("nc not installed; apt-get install netcat-openbsd")
-	}
-	return nc
-}
+func TestMain(m *testing.M) { server.TestMain(m) }
 
 // lineReader delivers the lines of r on a channel, closed at end of
 // stream, so tests can wait for a line with a timeout.
@@ -125,8 +65,7 @@ type peer struct {
 // -N: closing stdin shuts down the sending half, as a user's ^D.
 func dialNetcat(t *testing.T, nc, addr, name string) *peer {
 	t.Helper()
-	host, port, err := stdnet.SplitHostPort(addr)
-	require.NoError(t, err)
+	host, port := testutil.HostPort(t, addr)
 	cmd := exec.Command(nc, "-N", host, port)
 	in, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -144,9 +83,7 @@ func dialNetcat(t *testing.T, nc, addr, name string) *peer {
 // dialRaw connects a plain socket.
 func dialRaw(t *testing.T, addr, name string) *peer {
 	t.Helper()
-	c, err := stdnet.DialTimeout("tcp", addr, lineTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
+	c := testutil.DialTCP(t, addr, lineTimeout, 0)
 	return &peer{name: name, in: c, lines: lineReader(c), conn: c}
 }
 
@@ -204,8 +141,8 @@ func (c *peer) join(t *testing.T, online string) {
 // Three nc clients join, talk, rename and leave: each sees the others'
 // lines, never its own, and every join, rename and leave.
 func TestChatNetcatClientsJoinChatAndLeave(t *testing.T) {
-	nc := needNetcat(t)
-	addr, _ := startServer(t)
+	nc := testutil.RequireTool(t, "nc", "netcat-openbsd")
+	addr, _ := server.Start(t)
 
 	alice := dialNetcat(t, nc, addr, "alice")
 	alice.join(t, "alice")
@@ -253,7 +190,7 @@ func TestChatNetcatClientsJoinChatAndLeave(t *testing.T) {
 // Refused nicks are asked again; over-long and control-character lines
 // get an error and are not forwarded, and the client stays.
 func TestChatRefusesBadNicksAndLinesButKeepsTheClient(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	alice := dialRaw(t, addr, "alice")
 	alice.join(t, "alice")
 	bob := dialRaw(t, addr, "bob")
@@ -279,7 +216,7 @@ func TestChatRefusesBadNicksAndLinesButKeepsTheClient(t *testing.T) {
 // A client that stops reading must not hold up anyone else: its outbox
 // fills, it is disconnected, and the others' lines keep flowing.
 func TestChatClientThatNeverReadsIsDroppedWithoutDelayingOthers(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	// A small receive buffer, set before connecting so the window is
 	// small from the start: the server's sends to it back up sooner.
 	d := stdnet.Dialer{Timeout: lineTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
@@ -360,7 +297,7 @@ func TestChatClientThatNeverReadsIsDroppedWithoutDelayingOthers(t *testing.T) {
 // Clients that vanish, by a reset or by closing without /quit, are
 // announced as gone, and lines sent their way afterwards do no harm.
 func TestChatVanishingClientsAreAnnounced(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	alice := dialRaw(t, addr, "alice")
 	alice.join(t, "alice")
 
@@ -393,21 +330,13 @@ func TestChatVanishingClientsAreAnnounced(t *testing.T) {
 // connection, joined or not.
 func TestChatStopsCleanlyOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		addr, cmd := startServer(t)
+		addr, cmd := server.Start(t)
 		c := dialRaw(t, addr, "alice")
 		c.join(t, "alice")
 		idle := dialRaw(t, addr, "idle") // connected, no nick yet
 		idle.expect(t, strings.TrimSuffix(msgPrompt, "\n"))
 
-		require.NoError(t, cmd.Process.Signal(sig))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			require.NoError(t, err, "exit status after %v", sig)
-		case <-time.After(lineTimeout):
-			t.Fatalf("chat did not stop after %v", sig)
-		}
+		testutil.StopWithSignal(t, cmd, sig)
 		// Its connections were closed on the way out.
 		c.expectEnd(t)
 		idle.expectEnd(t)

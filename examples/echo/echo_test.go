@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,9 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	stdnet "net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metalio/metal/internal/testutil"
 )
 
 // modes are the server styles; every test runs against each.
@@ -31,70 +30,17 @@ func forEachMode(t *testing.T, test func(t *testing.T, mode string)) {
 	}
 }
 
-// The binary is built once for all tests, into binDir.
-var (
-	binDir    string
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// server is the echo binary, built on first use.
+var server = testutil.NewExample("echo")
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "echo-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// binary builds the example, once.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(binDir, "echo")
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		build.Stderr = os.Stderr
-		buildErr = build.Run()
-	})
-	require.NoError(t, buildErr, "go build")
-	return binPath
-}
-
-// startServer runs the example as its own process on a free port, as a
-// user would, in the given -mode. It returns the address from the first
-// output line.
-func startServer(t *testing.T, mode string) (addr string, cmd *exec.Cmd) {
-	t.Helper()
-	cmd = exec.Command(binary(t), "-addr", "127.0.0.1:0", "-mode", mode)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	return strings.TrimSpace(line), cmd
-}
+// TestMain runs the tests, then removes the binary if one was built.
+func TestMain(m *testing.M) { server.TestMain(m) }
 
 func TestEchoServesNetcat(t *testing.T) {
-	nc, err := exec.LookPath("nc")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("nc (netcat-openbsd) is required in CI; .ci/run installs it")
-		}
-		t.Skip("nc not installed; apt-get install netcat-openbsd")
-	}
+	nc := testutil.RequireTool(t, "nc", "netcat-openbsd")
 	forEachMode(t, func(t *testing.T, mode string) {
-		addr, _ := startServer(t, mode)
-		host, port, err := stdnet.SplitHostPort(addr)
-		require.NoError(t, err)
+		addr, _ := server.Start(t, "-mode", mode)
+		host, port := testutil.HostPort(t, addr)
 
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -111,7 +57,7 @@ func TestEchoServesNetcat(t *testing.T) {
 
 func TestEchoServesAThousandConnections(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode string) {
-		addr, _ := startServer(t, mode)
+		addr, _ := server.Start(t, "-mode", mode)
 		const (
 			clients  = 1000
 			messages = 20
@@ -172,7 +118,7 @@ func TestEchoServesAThousandConnections(t *testing.T) {
 // client gets every byte back once it reads.
 func TestEchoSlowReaderDoesNotStallOthers(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode string) {
-		addr, _ := startServer(t, mode)
+		addr, _ := server.Start(t, "-mode", mode)
 		slow, err := stdnet.Dial("tcp", addr)
 		require.NoError(t, err)
 		defer slow.Close()
@@ -232,7 +178,7 @@ func TestEchoSlowReaderDoesNotStallOthers(t *testing.T) {
 func TestEchoStopsCleanlyOnSignal(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode string) {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-			addr, cmd := startServer(t, mode)
+			addr, cmd := server.Start(t, "-mode", mode)
 			c, err := stdnet.Dial("tcp", addr)
 			require.NoError(t, err)
 			// A round trip first, so the connection is being served
@@ -243,15 +189,7 @@ func TestEchoStopsCleanlyOnSignal(t *testing.T) {
 			_, err = io.ReadFull(c, make([]byte, 2))
 			require.NoError(t, err)
 
-			require.NoError(t, cmd.Process.Signal(sig))
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				require.NoError(t, err, "exit status after %v", sig)
-			case <-time.After(10 * time.Second):
-				t.Fatalf("echo did not stop after %v", sig)
-			}
+			testutil.StopWithSignal(t, cmd, sig)
 			// Its connections were closed on the way out.
 			_, err = c.Read(make([]byte, 1))
 			require.ErrorIs(t, err, io.EOF)
@@ -264,7 +202,7 @@ func TestEchoStopsCleanlyOnSignal(t *testing.T) {
 }
 
 func TestEchoRejectsAnUnknownMode(t *testing.T) {
-	out, err := exec.Command(binary(t), "-addr", "127.0.0.1:0", "-mode", "threads").CombinedOutput()
+	out, err := exec.Command(server.Binary(t), "-addr", "127.0.0.1:0", "-mode", "threads").CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.NotZero(t, exit.ExitCode())

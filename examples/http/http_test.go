@@ -7,55 +7,26 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metalio/metal/internal/testutil"
 )
 
 // ioTimeout bounds every network wait; a passing test never comes near it.
 const ioTimeout = 10 * time.Second
 
-// build is the http binary, built on first use: the unit tests and the
+// server is the http binary, built on first use: the unit tests and the
 // fuzz workers never need it.
-var build struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
-// serverBinary builds the http binary once and returns its path.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "http-test")
-		if build.err != nil {
-			return
-		}
-		build.bin = filepath.Join(build.dir, "http")
-		cmd := exec.Command("go", "build", "-o", build.bin, ".")
-		cmd.Stderr = os.Stderr
-		build.err = cmd.Run()
-	})
-	require.NoError(t, build.err, "building http")
-	return build.bin
-}
+var server = testutil.NewExample("http")
 
 // TestMain runs the tests, then removes the binary if one was built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { server.TestMain(m) }
 
 // modes are the server's two ways of serving: tasks, and net/http on the
 // facade.
@@ -65,38 +36,6 @@ var modes = []struct {
 }{
 	{"tasks", nil},
 	{"std", []string{"-std"}},
-}
-
-// startServer runs the server as its own process on a free port, as a
-// user would, and returns the address from its first output line.
-func startServer(t *testing.T, args ...string) (addr string, cmd *exec.Cmd) {
-	t.Helper()
-	cmd = exec.Command(serverBinary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	return strings.TrimSpace(line), cmd
-}
-
-// needCurl returns curl's path; without it the test fails in CI and is
-// skipped elsewhere.
-func needCurl(t *testing.T) string {
-	t.Helper()
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("curl is required in CI; .ci/run installs it")
-		}
-		t.Skip("curl not installed; apt-get install curl")
-	}
-	return curl
 }
 
 // runCurl runs curl with args and returns its stdout and stderr.
@@ -114,10 +53,10 @@ func runCurl(t *testing.T, curl string, args ...string) (stdout, stderr string) 
 // curl gets Hello, World!, reuses one connection for two URLs, and gets
 // 404, 405, bodies read and HEAD answered, in both modes.
 func TestServesCurl(t *testing.T) {
-	curl := needCurl(t)
+	curl := testutil.RequireTool(t, "curl", "curl")
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			addr, _ := startServer(t, mode.args...)
+			addr, _ := server.Start(t, mode.args...)
 			url := "http://" + addr
 
 			out, _ := runCurl(t, curl, "-s", url+"/plaintext")
@@ -162,13 +101,9 @@ func TestServesCurl(t *testing.T) {
 }
 
 // dialRaw connects a plain socket with a deadline for everything.
-func dialRaw(t *testing.T, addr string) stdnet.Conn {
+func dialRaw(t *testing.T, addr string) *stdnet.TCPConn {
 	t.Helper()
-	c, err := stdnet.DialTimeout("tcp", addr, ioTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.SetDeadline(time.Now().Add(ioTimeout)))
-	return c
+	return testutil.DialTCP(t, addr, ioTimeout, ioTimeout)
 }
 
 // readResponses reads n responses to GETs from r.
@@ -198,7 +133,7 @@ func requireClosed(t *testing.T, r *bufio.Reader) {
 func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			addr, _ := startServer(t, mode.args...)
+			addr, _ := server.Start(t, mode.args...)
 			c := dialRaw(t, addr)
 			var reqs strings.Builder
 			for i := range 16 {
@@ -229,7 +164,7 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 func TestConnectionCloseAndHTTP10CloseTheConnection(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			addr, _ := startServer(t, mode.args...)
+			addr, _ := server.Start(t, mode.args...)
 			for _, req := range []string{
 				"GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 				"GET /plaintext HTTP/1.0\r\n\r\n",
@@ -262,7 +197,7 @@ func TestConnectionCloseAndHTTP10CloseTheConnection(t *testing.T) {
 func TestMalformedRequestGets400ThenClose(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			addr, _ := startServer(t, mode.args...)
+			addr, _ := server.Start(t, mode.args...)
 			for _, req := range []string{
 				"this is not http\r\n\r\n",
 				"GET /plaintext HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
@@ -282,7 +217,7 @@ func TestMalformedRequestGets400ThenClose(t *testing.T) {
 
 // A head over 8 KiB gets 431 and the connection closes.
 func TestOversizedHeadGets431(t *testing.T) {
-	addr, _ := startServer(t) // net/http's limit differs (it adds 4 KiB of slack)
+	addr, _ := server.Start(t) // net/http's limit differs (it adds 4 KiB of slack)
 	c := dialRaw(t, addr)
 	_, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: a\r\nX-Big: "+strings.Repeat("b", maxHead)+"\r\n\r\n")
 	require.NoError(t, err)
@@ -298,7 +233,7 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-				addr, cmd := startServer(t, mode.args...)
+				addr, cmd := server.Start(t, mode.args...)
 				// An idle keep-alive connection.
 				c := dialRaw(t, addr)
 				_, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -306,15 +241,7 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 				r := bufio.NewReader(c)
 				readResponses(t, r, 1)
 
-				require.NoError(t, cmd.Process.Signal(sig))
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case err := <-done:
-					require.NoError(t, err, "exit status after %v", sig)
-				case <-time.After(ioTimeout):
-					t.Fatalf("http did not stop after %v", sig)
-				}
+				testutil.StopWithSignal(t, cmd, sig)
 				requireClosed(t, r)
 			}
 		})

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metalio/metal/internal/testutil"
 )
 
 // modes are the two server styles, by the flags that select them.
@@ -35,92 +37,27 @@ var modes = []struct {
 	{"std", []string{"-std"}},
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// server is the kv binary, built on first use: the unit tests and the
+// fuzz workers never need it.
+var server = testutil.NewExample("kv")
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// kvBinary builds the example once per test run and returns its path.
-func kvBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "kv-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "kv")
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		build.Stderr = os.Stderr
-		buildErr = build.Run()
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
-
-// startServer runs the example with flags on a free port, as a user
-// would, and returns the address from its first line of output.
-func startServer(t *testing.T, flags ...string) (addr string, cmd *exec.Cmd) {
-	t.Helper()
-	cmd = exec.Command(kvBinary(t), append([]string{"-addr", "127.0.0.1:0"}, flags...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	return strings.TrimSpace(line), cmd
-}
+// TestMain runs the tests, then removes the binary if one was built.
+func TestMain(m *testing.M) { server.TestMain(m) }
 
 // forEachMode runs test as a subtest against a fresh server of each style.
 func forEachMode(t *testing.T, test func(t *testing.T, addr string, cmd *exec.Cmd)) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			addr, cmd := startServer(t, m.flags...)
+			addr, cmd := server.Start(t, m.flags...)
 			test(t, addr, cmd)
 		})
 	}
 }
 
-// tool returns the path of a command the test needs. Missing, it fails the
-// test in CI (where .ci/run installs it) and skips it elsewhere.
-func tool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s (Debian %s) is required in CI", name, pkg)
-		}
-		t.Skipf("%s not installed; apt-get install %s", name, pkg)
-	}
-	return p
-}
-
-// hostPort splits addr for the tools' -h and -p.
-func hostPort(t *testing.T, addr string) (string, string) {
-	t.Helper()
-	host, port, err := stdnet.SplitHostPort(addr)
-	require.NoError(t, err)
-	return host, port
-}
-
 func TestRedisCLI(t *testing.T) {
-	cli := tool(t, "redis-cli", "redis-tools")
+	cli := testutil.RequireTool(t, "redis-cli", "redis-tools")
 	forEachMode(t, func(t *testing.T, addr string, _ *exec.Cmd) {
-		host, port := hostPort(t, addr)
+		host, port := testutil.HostPort(t, addr)
 		run := func(args ...string) (string, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -182,10 +119,10 @@ func TestRedisCLI(t *testing.T) {
 var benchLine = regexp.MustCompile(`^\s*([A-Z_]+): ([0-9.]+) requests per second`)
 
 func TestRedisBenchmark(t *testing.T) {
-	bench := tool(t, "redis-benchmark", "redis-tools")
-	cli := tool(t, "redis-cli", "redis-tools")
+	bench := testutil.RequireTool(t, "redis-benchmark", "redis-tools")
+	cli := testutil.RequireTool(t, "redis-cli", "redis-tools")
 	forEachMode(t, func(t *testing.T, addr string, _ *exec.Cmd) {
-		host, port := hostPort(t, addr)
+		host, port := testutil.HostPort(t, addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, bench, "-h", host, "-p", port,
@@ -215,9 +152,9 @@ func TestRedisBenchmark(t *testing.T) {
 }
 
 func TestNetcatInlineCommands(t *testing.T) {
-	nc := tool(t, "nc", "netcat-openbsd")
+	nc := testutil.RequireTool(t, "nc", "netcat-openbsd")
 	forEachMode(t, func(t *testing.T, addr string, _ *exec.Cmd) {
-		host, port := hostPort(t, addr)
+		host, port := testutil.HostPort(t, addr)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// -N: shut down the writing half at end of input; the server answers
@@ -231,13 +168,9 @@ func TestNetcatInlineCommands(t *testing.T) {
 }
 
 // dial connects to addr with a deadline on everything that follows.
-func dial(t *testing.T, addr string) stdnet.Conn {
+func dial(t *testing.T, addr string) *stdnet.TCPConn {
 	t.Helper()
-	c, err := stdnet.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
-	return c
+	return testutil.DialTCP(t, addr, 5*time.Second, 20*time.Second)
 }
 
 // readToClose reads until the server closes the connection and returns
@@ -484,7 +417,7 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 	for _, m := range modes {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 			t.Run(m.name+"/"+sig.String(), func(t *testing.T) {
-				addr, cmd := startServer(t, m.flags...)
+				addr, cmd := server.Start(t, m.flags...)
 				c := dial(t, addr)
 				// A served connection, so there is one to close on the way out.
 				_, err := c.Write([]byte("PING\r\n"))
@@ -494,15 +427,7 @@ func TestStopsCleanlyOnSignal(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, "+PONG\r\n", line)
 
-				require.NoError(t, cmd.Process.Signal(sig))
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case err := <-done:
-					require.NoError(t, err, "exit status after %v", sig)
-				case <-time.After(10 * time.Second):
-					t.Fatalf("kv did not stop after %v", sig)
-				}
+				testutil.StopWithSignal(t, cmd, sig)
 				_, err = r.ReadByte()
 				require.ErrorIs(t, err, io.EOF, "the connection was closed")
 			})

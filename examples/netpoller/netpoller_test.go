@@ -10,10 +10,6 @@ import (
 	"io"
 	"math/rand/v2"
 	stdnet "net"
-	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,74 +22,23 @@ import (
 	"github.com/metalio/metal/internal/testutil"
 )
 
-// The binary is built once for all tests, into binDir.
-var (
-	binDir    string
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// server is the netpoller binary, built on first use.
+var server = testutil.NewExample("netpoller")
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "netpoller-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain runs the tests, then removes the binary if one was built.
+func TestMain(m *testing.M) { server.TestMain(m) }
 
-// binary builds the example, once.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(binDir, "netpoller")
-		build := exec.Command("go", "build", "-o", binPath, ".")
-		build.Stderr = os.Stderr
-		buildErr = build.Run()
-	})
-	require.NoError(t, buildErr, "go build")
-	return binPath
-}
-
-// startServer runs the example as its own process on a free port, as a
-// user would, and returns the address from its first line of output.
-func startServer(t *testing.T) (addr string, cmd *exec.Cmd) {
-	t.Helper()
-	cmd = exec.Command(binary(t), "-addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	addr = strings.TrimSpace(line)
-	_, err = netip.ParseAddrPort(addr)
-	require.NoError(t, err, "the first line is the address")
-	return addr, cmd
-}
-
+// dial connects to addr with a deadline on everything that follows.
 func dial(t *testing.T, addr string) *stdnet.TCPConn {
 	t.Helper()
-	c, err := stdnet.DialTimeout("tcp", addr, 10*time.Second)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
-	return c.(*stdnet.TCPConn)
+	return testutil.DialTCP(t, addr, 10*time.Second, 30*time.Second)
 }
 
 // words are what the clients' lines are made of: ASCII and not.
 var words = []string{"metal", "poller", "edge", "Ünïcödé", "straße", "ĳssel", "ωμέγα", "日本", "x", ""}
 
 func TestNetpollerAnswersEveryClientsLinesInUpperCase(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	const clients, lines = 50, 200
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -146,7 +91,7 @@ func TestNetpollerAnswersEveryClientsLinesInUpperCase(t *testing.T) {
 }
 
 func TestNetpollerAnswersTheLastLineWhenTheClientShutsDown(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	c := dial(t, addr)
 	_, err := c.Write([]byte("first\nno newline at the end"))
 	require.NoError(t, err)
@@ -157,7 +102,7 @@ func TestNetpollerAnswersTheLastLineWhenTheClientShutsDown(t *testing.T) {
 }
 
 func TestNetpollerRefusesAnOverlongLineAndServesOthers(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	bad := dial(t, addr)
 	good := dial(t, addr)
 
@@ -185,7 +130,7 @@ func TestNetpollerRefusesAnOverlongLineAndServesOthers(t *testing.T) {
 // taking everything into memory; others are served meanwhile; and the
 // client gets every answer once it reads.
 func TestNetpollerHoldsBackAClientThatDoesNotRead(t *testing.T) {
-	addr, _ := startServer(t)
+	addr, _ := server.Start(t)
 	slow := dial(t, addr)
 	// Several times what the socket buffers on both paths took when this
 	// was written (about 10 MiB on Linux loopback).
@@ -237,7 +182,7 @@ func TestNetpollerHoldsBackAClientThatDoesNotRead(t *testing.T) {
 func TestNetpollerStopsCleanlyOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			addr, cmd := startServer(t)
+			addr, cmd := server.Start(t)
 			c := dial(t, addr)
 			// A round trip first: the connection is being served when
 			// the signal comes.
@@ -247,15 +192,7 @@ func TestNetpollerStopsCleanlyOnSignal(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "HI\n", line)
 
-			require.NoError(t, cmd.Process.Signal(sig))
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				require.NoError(t, err, "exit status after %v", sig)
-			case <-time.After(10 * time.Second):
-				t.Fatalf("netpoller did not stop after %v", sig)
-			}
+			testutil.StopWithSignal(t, cmd, sig)
 			// Its connections were closed on the way out, and nothing
 			// listens any more.
 			_, err = c.Read(make([]byte, 1))

@@ -1,7 +1,8 @@
 // Package testutil holds what metal's tests share: waiting for poller
 // events with a bounded deadline (ExpectEvents, ExpectNoEvents, PollUntil),
 // loopback servers built on the standard library to play the other end of
-// a connection, and descriptor checks.
+// a connection, descriptor checks, and the harness of the examples'
+// process tests (Example, StopWithSignal, RequireTool).
 //
 // Deadlines are generous (seconds) because they only matter when a test is
 // failing; a passing test returns as soon as its events arrive, so the tests
