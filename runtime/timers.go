@@ -137,6 +137,14 @@ func (w *worker) removeCancelled() {
 	w.wheelLen.Store(int64(w.wheel.Len()))
 }
 
+// maxTimerMoves bounds the entries one processTimers moves between the
+// wheel's levels. Emptying a crowded slot of a higher level (10,000
+// request timeouts due in the same 64 ms) moves every entry in it, at a
+// cache miss each: milliseconds that every timer due meanwhile, and every
+// task on this worker, would wait for. Spread over calls (every 8 polls),
+// the worker runs tasks in between.
+const maxTimerMoves = 256
+
 // processTimers removes cancelled timers and fires the ones due, on the
 // owner's goroutine. It returns how many fired.
 func (w *worker) processTimers() int {
@@ -146,7 +154,8 @@ func (w *worker) processTimers() int {
 	}
 	now := w.rt.clock.nowTick()
 	n := 0
-	for e := w.wheel.Poll(now); e != nil; e = w.wheel.Poll(now) {
+	moves := maxTimerMoves
+	for e := w.wheel.PollN(now, &moves); e != nil; e = w.wheel.PollN(now, &moves) {
 		te := e.Value
 		if te.state.CompareAndSwap(entryRegistered, entryFired) {
 			te.mu.Lock()

@@ -1,6 +1,9 @@
 package timer
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // The wheel is six levels of 64 slots, each slot a list of entries. Level
 // L's slots are 64^L ticks wide, so one level-L slot spans the whole of
@@ -41,6 +44,16 @@ import "math/bits"
 // per occupied slot, not one per tick. When nothing starts at or before
 // now, elapsed moves to now; the invariant survives, since every occupied
 // slot starts after now.
+//
+// Emptying a slot in parts. PollN empties a slot a budget of entries at a
+// time, so that a caller with other work to do (a runtime's worker) is not
+// held for the milliseconds a slot of ten thousand entries takes. While a
+// slot is half emptied, elapsed stays at its start and the slot stays
+// occupied; each later call takes the next entries from its head. Nothing
+// in the invariant changes: the entries still in the slot lie in it, the
+// ones already moved lie in lower levels or pending, and an entry removed
+// or reset meanwhile has simply left the slot (or, reset later, stays and
+// is placed by its new deadline when its turn comes).
 //
 // Lazy reset. Reset to a deadline no earlier than the start of the slot
 // the entry is in leaves the entry where it is and only rewrites its
@@ -131,6 +144,13 @@ type Wheel[T any] struct {
 	// pending holds entries whose deadline is at or before elapsed, in
 	// the order they came due; Poll hands them out before it advances.
 	pending list[T]
+
+	// draining is 1 + the level of the slot Poll is emptying a few entries
+	// at a time (PollN), drainSlot its slot; 0 when none is. elapsed is
+	// that slot's start until it is empty, so Poll does not advance past
+	// entries still in it.
+	draining  uint8
+	drainSlot uint8
 }
 
 // Elapsed returns the wheel's time in ticks since the caller's origin.
@@ -212,7 +232,7 @@ func (w *Wheel[T]) Reset(e *Entry[T], deadline uint64) {
 //
 // After Poll(now) has returned nil, NextExpiration is after now.
 func (w *Wheel[T]) NextExpiration() (uint64, bool) {
-	if w.pending.head != nil {
+	if w.pending.head != nil || w.draining != 0 {
 		return w.elapsed, true
 	}
 	_, _, start, ok := w.next()
@@ -235,6 +255,23 @@ func (w *Wheel[T]) NextExpiration() (uint64, bool) {
 // between calls. An entry inserted with a deadline at or before Elapsed
 // comes out of the same round of calls.
 func (w *Wheel[T]) Poll(now uint64) *Entry[T] {
+	moves := math.MaxInt
+	return w.PollN(now, &moves)
+}
+
+// PollN is Poll doing at most *moves moves of entries from one list to
+// another (counting them down), so that a caller with other work can
+// spread the emptying of a crowded slot over several calls: emptying a
+// slot of a higher level moves each of its entries, and ten thousand
+// moves are milliseconds. It returns an entry as Poll does; nil with
+// *moves above zero when nothing more is due at now (the wheel's time is
+// then now); and nil with *moves at zero when it stopped for the budget,
+// with the wheel's time held where it was, so call it again, soon.
+//
+// Between calls the caller may insert, reset and remove entries as
+// always; an entry due before the budget ran out may come out of a later
+// call, never early.
+func (w *Wheel[T]) PollN(now uint64, moves *int) *Entry[T] {
 	if now < w.elapsed {
 		return nil
 	}
@@ -244,6 +281,13 @@ func (w *Wheel[T]) Poll(now uint64) *Entry[T] {
 			w.len--
 			return e
 		}
+		if w.draining != 0 {
+			if *moves <= 0 {
+				return nil
+			}
+			w.drain(moves)
+			continue
+		}
 		level, slot, start, ok := w.next()
 		if !ok || start > now {
 			w.elapsed = now
@@ -251,7 +295,36 @@ func (w *Wheel[T]) Poll(now uint64) *Entry[T] {
 		}
 		// start > elapsed: an occupied slot lies after elapsed's own.
 		w.elapsed = start
-		w.expire(level, slot)
+		if level == overflowLevel {
+			w.expireOverflow()
+			continue
+		}
+		w.draining, w.drainSlot = uint8(level)+1, uint8(slot)
+	}
+}
+
+// drain moves entries out of the slot being emptied, whose start elapsed
+// has reached, until it is empty or the budget is spent: due entries go
+// to pending, the rest are placed afresh, at a lower level. An entry
+// removed or reset meanwhile has simply left the slot (a lazy Reset that
+// keeps it there is placed by its new deadline when its turn comes).
+func (w *Wheel[T]) drain(moves *int) {
+	level, slot := int(w.draining)-1, int(w.drainSlot)
+	l := &w.slots[level][slot]
+	for *moves > 0 {
+		e := l.popFront()
+		if e == nil {
+			break
+		}
+		*moves--
+		if e.deadline > w.elapsed {
+			e.cascades++
+		}
+		w.place(e)
+	}
+	if l.head == nil {
+		w.occupied[level] &^= 1 << slot
+		w.draining = 0
 	}
 }
 
@@ -288,17 +361,13 @@ func (w *Wheel[T]) overflowStart() uint64 {
 	return max((w.elapsed|spanMask)+1, w.overflowFloor&^spanMask)
 }
 
-// expire empties the list at level and slot, whose start elapsed has just
-// reached: due entries go to pending, the rest are placed afresh, at a
-// lower level.
-func (w *Wheel[T]) expire(level, slot int) {
-	var e *Entry[T]
-	if level == overflowLevel {
-		e = w.overflow.takeAll()
-	} else {
-		e = w.slots[level][slot].takeAll()
-		w.occupied[level] &^= 1 << slot
-	}
+// expireOverflow empties the overflow list, whose start elapsed has just
+// reached: entries now within the wheel's span go into it (or to pending,
+// if due), the rest back to overflow. The list is emptied whole, not a
+// budget at a time: entries put back would land in the list being
+// emptied.
+func (w *Wheel[T]) expireOverflow() {
+	e := w.overflow.takeAll()
 	for e != nil {
 		next := e.next
 		e.prev, e.next = nil, nil

@@ -621,3 +621,57 @@ func TestTicks(t *testing.T) {
 		require.Equal(t, c.elapsed, ElapsedTicks(c.d), "ElapsedTicks(%v)", c.d)
 	}
 }
+
+func TestPollNSpreadsASlotOverCallsAndKeepsRemoveAndResetRight(t *testing.T) {
+	var w Wheel[int]
+	entries := make([]Entry[int], 100)
+	// All in one level-1 slot, none at its first tick: deadlines 65..127.
+	for i := range entries {
+		entries[i].Value = i
+		w.Insert(&entries[i], 65+uint64(i%63))
+	}
+	moves := 10
+	require.Nil(t, w.PollN(100, &moves), "nothing is due before the slot is emptied")
+	require.Zero(t, moves, "it stopped for the budget")
+	require.Equal(t, uint64(64), w.Elapsed(), "time is held at the slot's start")
+	next, ok := w.NextExpiration()
+	require.True(t, ok)
+	require.Equal(t, uint64(64), next, "a slot half emptied is due now")
+
+	// Meanwhile: remove one still in the slot, move one later lazily and
+	// one earlier than the slot.
+	require.True(t, w.Remove(&entries[99]))
+	w.Reset(&entries[98], 200)
+	w.Reset(&entries[97], 10)
+	require.Equal(t, 99, w.Len())
+
+	fired := map[int]uint64{}
+	for {
+		moves := 7
+		e := w.PollN(100, &moves)
+		if e != nil {
+			require.LessOrEqual(t, e.Deadline(), w.Elapsed(), "entry %d fired early", e.Value)
+			fired[e.Value] = w.Elapsed()
+			continue
+		}
+		if moves > 0 {
+			break
+		}
+	}
+	require.Equal(t, uint64(100), w.Elapsed())
+	for i := range 97 {
+		if 65+uint64(i%63) <= 100 {
+			require.Contains(t, fired, i)
+		} else {
+			require.NotContains(t, fired, i)
+		}
+	}
+	require.Contains(t, fired, 97, "the entry reset earlier fired")
+	require.NotContains(t, fired, 98, "the entry reset later waits")
+	require.NotContains(t, fired, 99, "the removed entry never fires")
+	for e := w.Poll(200); e != nil; e = w.Poll(200) {
+		fired[e.Value] = w.Elapsed()
+	}
+	require.Equal(t, uint64(200), fired[98])
+	require.Zero(t, w.Len(), "every entry has left the wheel")
+}
