@@ -1,0 +1,49 @@
+// Command echoload measures an echo server.
+//
+//	go run ./cmd/echoload -addr 127.0.0.1:7000 -conns 1000 -size 64 -pipeline 1 -duration 5s
+//
+// Each connection writes -pipeline messages of -size bytes, reads them all
+// back and checks every byte, over and over until -duration has passed; all
+// connections are open before the clock starts. It prints one line:
+//
+//	msgs/s=... MB/s=... p50=...µs p99=...µs p999=...µs errors=N
+//
+// where latency is per round trip (one write of -pipeline messages to the
+// last byte of their echo) and MB/s counts payload one way. SIGINT stops
+// the run early and prints what was measured. The exit status is 1 if any
+// error was counted.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/metalio/metal/bench/load"
+)
+
+func main() {
+	var cfg load.Config
+	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:7000", "echo server address (host:port)")
+	flag.IntVar(&cfg.Conns, "conns", 50, "connections")
+	flag.IntVar(&cfg.Size, "size", 64, "bytes per message")
+	flag.IntVar(&cfg.Pipeline, "pipeline", 1, "messages written before their echoes are read")
+	flag.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long to run")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		log.Fatalf("echoload: %v", err)
+	}
+	fmt.Println(res)
+	if res.Errors > 0 {
+		os.Exit(1)
+	}
+}

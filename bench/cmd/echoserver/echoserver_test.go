@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/metalio/metal/bench/load"
+	"github.com/metalio/metal/bench/servers/echo"
+)
+
+// childEnv, when set, makes the test binary run as echoserver itself, so
+// the tests drive the real command, signals and all, without building it.
+const childEnv = "BENCH_ECHOSERVER_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startServer runs echoserver -impl impl on a free port and returns the
+// address from its first line, and the process.
+func startServer(t *testing.T, impl string) (string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-impl", impl, "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	line := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(stdout)
+		s.Scan()
+		line <- s.Text()
+	}()
+	select {
+	case addr := <-line:
+		if addr == "" {
+			t.Fatalf("echoserver -impl %s printed no address", impl)
+		}
+		return addr, cmd
+	case <-time.After(10 * time.Second):
+		t.Fatalf("echoserver -impl %s printed no address within 10s", impl)
+	}
+	return "", nil
+}
+
+// stopServer sends SIGTERM and expects a clean exit.
+func stopServer(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("echoserver exited with %v after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("echoserver did not exit within 10s of SIGTERM")
+	}
+}
+
+// runLoad runs the load client and requires a clean run with traffic.
+func runLoad(t *testing.T, cfg load.Config) {
+	t.Helper()
+	res, err := load.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("conns=%d size=%d pipeline=%d: %v", cfg.Conns, cfg.Size, cfg.Pipeline, res)
+	if res.Errors != 0 {
+		t.Errorf("%d errors, first: %v", res.Errors, res.FirstErr)
+	}
+	if res.Msgs == 0 {
+		t.Error("no message was echoed")
+	}
+}
+
+// Every implementation echoes exactly what it is sent (the load client
+// checks every byte), small messages one at a time and pipelined, and large
+// batches that fill the socket buffers; and it stops cleanly on SIGTERM.
+func TestEveryImplementationEchoesCorrectly(t *testing.T) {
+	for _, impl := range echo.Impls() {
+		t.Run(impl, func(t *testing.T) {
+			addr, cmd := startServer(t, impl)
+			runLoad(t, load.Config{Addr: addr, Conns: 8, Size: 64, Pipeline: 1, Duration: time.Second})
+			runLoad(t, load.Config{Addr: addr, Conns: 8, Size: 100, Pipeline: 16, Duration: 200 * time.Millisecond})
+			runLoad(t, load.Config{Addr: addr, Conns: 4, Size: 64 << 10, Pipeline: 4, Duration: 300 * time.Millisecond})
+			stopServer(t, cmd)
+		})
+	}
+}
+
+func TestUnknownImplementationIsRefused(t *testing.T) {
+	err := run(context.Background(), []string{"-impl", "threads", "-addr", "127.0.0.1:0"}, os.Stdout)
+	if err == nil || !strings.Contains(err.Error(), `unknown implementation "threads"`) {
+		t.Fatalf("run -impl threads: got %v, want an unknown-implementation error", err)
+	}
+	err = run(context.Background(), []string{"-addr", "127.0.0.1:0"}, os.Stdout)
+	if err == nil || !strings.Contains(err.Error(), "-impl is required") {
+		t.Fatalf("run without -impl: got %v, want -impl is required", err)
+	}
+}
