@@ -107,6 +107,14 @@ func (c *Conn) pollRead(cx *task.Context, p []byte) (task.Result[int], bool) {
 			c.io.ClearReady(r)
 			continue
 		}
+		if err == nil && n < len(p) {
+			// A short read took everything the socket held: the next read
+			// would only say would-block. Clear now and save that system
+			// call (tokio does the same). Bytes arriving after this read
+			// come with an edge of their own, newer than r, which the
+			// clear leaves alone.
+			c.io.ClearReady(r)
+		}
 		return task.Result[int]{Value: n, Err: c.opErr("read", err)}, true
 	}
 }
