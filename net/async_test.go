@@ -583,3 +583,26 @@ func TestWritevAsyncWritesEveryBufferInOrder(t *testing.T) {
 	require.Equal(t, len(want), res.Value)
 	require.True(t, bytes.Equal(want, got))
 }
+
+func TestCopyBufferAsyncEchoesThroughItsOwnSmallBuffer(t *testing.T) {
+	rt := newRuntime(t)
+	client, server := facadePair(t, rt, "tcp", "127.0.0.1:0")
+	defer client.Close()
+	// The server echoes with a copy from the connection to itself, through
+	// a buffer of 7 bytes.
+	h := runtime.Spawn(rt, task.Future[task.Result[int64]](metalnet.CopyBufferAsync(server, server, make([]byte, 7))))
+	payload := make([]byte, 100_000)
+	rand.Read(payload)
+	go func() {
+		client.Write(payload)
+		client.CloseWrite()
+	}()
+	got, err := io.ReadAll(io.LimitReader(client, int64(len(payload))))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(payload, got))
+	res, err := h.Wait()
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	require.EqualValues(t, len(payload), res.Value)
+	require.NoError(t, server.Close())
+}

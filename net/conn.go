@@ -425,6 +425,12 @@ func CopyAsync(dst, src *Conn) *CopyFuture {
 	return &CopyFuture{dst: dst, src: src}
 }
 
+// CopyBufferAsync is CopyAsync through buf, as io.CopyBuffer: buf is the
+// copy's only buffer (nil or empty: one of 32 KiB is made).
+func CopyBufferAsync(dst, src *Conn, buf []byte) *CopyFuture {
+	return &CopyFuture{dst: dst, src: src, buf: buf}
+}
+
 // CopyFuture is the future CopyAsync returns.
 type CopyFuture struct {
 	dst, src *Conn
@@ -435,7 +441,7 @@ type CopyFuture struct {
 
 // Poll copies until src ends or either side fails.
 func (f *CopyFuture) Poll(cx *task.Context) (task.Result[int64], bool) {
-	if f.buf == nil {
+	if len(f.buf) == 0 {
 		f.buf = make([]byte, 32<<10)
 	}
 	for {

@@ -1,9 +1,9 @@
 package echo
 
 // metal is metal's runtime used as examples/echo -mode task uses it: an
-// async Listener, an accept-loop task, and one task per connection, a
-// hand-written future that reads with Conn.PollRead and echoes with the
-// future Conn.WriteAsync returns. Workers default to GOMAXPROCS.
+// async Listener, an accept-loop task, and one task per connection, which
+// echoes with metal's copy future (CopyBufferAsync from the connection to
+// itself). Workers default to GOMAXPROCS.
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func (a *metalAcceptLoop) Poll(cx *task.Context) (struct{}, bool) {
 			a.pausing = true
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, task.Future[struct{}](&metalEchoConn{c: res.Value})).Detach()
+		runtime.SpawnFrom(a.rt, cx, task.Future[struct{}](newMetalEchoConn(res.Value))).Detach()
 	}
 }
 
@@ -97,47 +97,28 @@ func (a *metalAcceptLoop) Drop() {
 	}
 }
 
-// metalEchoConn echoes one connection. It is reading (write not in use) or
-// writing (write holds the bytes just read, and nothing more is read until
-// it completes). buf is its only buffer.
+// metalEchoConn echoes one connection with metal's own copy future,
+// CopyBufferAsync(c, c): it reads into its one buffer and reads again only
+// once the kernel has taken the echo, so a slow reader costs one buffer.
+// It closes the connection when the peer closes its side or the
+// connection fails, and when the runtime drops the task.
 type metalEchoConn struct {
-	c       *metalnet.Conn
-	buf     [bufSize]byte
-	write   metalnet.WriteFuture
-	writing bool
+	c    *metalnet.Conn
+	copy *metalnet.CopyFuture
 }
 
-// Poll echoes until the peer closes its side or the connection fails; then
-// it closes the connection.
+func newMetalEchoConn(c *metalnet.Conn) *metalEchoConn {
+	return &metalEchoConn{c: c, copy: metalnet.CopyBufferAsync(c, c, make([]byte, bufSize))}
+}
+
+// Poll echoes until the copy ends.
 func (e *metalEchoConn) Poll(cx *task.Context) (struct{}, bool) {
-	for {
-		if e.writing {
-			res, ok := e.write.Poll(cx)
-			if !ok {
-				return struct{}{}, false // the send buffer is full
-			}
-			e.writing = false
-			if res.Err != nil {
-				return e.finish()
-			}
-		}
-		res, ok := e.c.PollRead(cx, e.buf[:])
-		if !ok {
-			return struct{}{}, false
-		}
-		if res.Err != nil { // io.EOF, or a reset
-			return e.finish()
-		}
-		e.write = e.c.WriteAsync(e.buf[:res.Value])
-		e.writing = true
+	if _, ok := e.copy.Poll(cx); !ok {
+		return struct{}{}, false
 	}
-}
-
-func (e *metalEchoConn) finish() (struct{}, bool) {
 	_ = e.c.Close()
 	return struct{}{}, true
 }
 
-// Drop closes the connection of a task the runtime abandoned before it
-// finished (at shutdown).
+// Drop closes the connection of a task the runtime abandoned.
 func (e *metalEchoConn) Drop() { _ = e.c.Close() }
