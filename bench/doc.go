@@ -7,13 +7,13 @@
 //
 //	servers/echo     one echo server per implementation, each written as its
 //	                 library's documentation shows, loops = GOMAXPROCS
-//	cmd/echoserver   runs one: -impl NAME -addr HOST:PORT
+//	cmd/server       runs one: -kind echo|resp|http -impl NAME -addr HOST:PORT
 //	load             the echo load client: connections, payload size,
 //	                 pipelining depth, duration; latency histogram
 //	cmd/echoload     runs it and prints one line of results
 //
 // A measurement pins the server and the client to different CPUs:
 //
-//	taskset -c 0 go run ./cmd/echoserver -impl metal -addr 127.0.0.1:7000
+//	taskset -c 0 go run ./cmd/server -kind echo -impl metal -addr 127.0.0.1:7000
 //	taskset -c 1 go run ./cmd/echoload -addr 127.0.0.1:7000 -conns 1000 -size 64 -duration 5s
 package bench

@@ -25,8 +25,10 @@ type deadline struct {
 	// deadline moved later leaves it armed at the old time: when it fires
 	// the waiter finds the deadline not reached and arms it again, so a
 	// deadline pushed forward on every read (an idle timeout) costs no
-	// timer work per read.
-	sleep runtime.SleepFuture
+	// timer work per read. It is made the first time a task waits with
+	// a deadline set and reused after: a connection that never has one
+	// does not carry a timer (most of a SleepFuture's size).
+	sleep *runtime.SleepFuture
 	armed int64
 
 	// timer is the goroutine side's, made on first use and reused.
@@ -74,6 +76,9 @@ func (d *deadline) pollTask(cx *task.Context, rt *runtime.Runtime) bool {
 		}
 		if now.UnixNano() >= at {
 			return true
+		}
+		if d.sleep == nil {
+			d.sleep = new(runtime.SleepFuture)
 		}
 		if d.armed == 0 || d.armed > at {
 			d.sleep.ResetUntil(time.Unix(0, at))

@@ -7,19 +7,17 @@
 // write to the last byte read, is one latency sample. The client holds two
 // buffers of Size·Pipeline bytes per connection and a fixed-size histogram;
 // nothing grows with the length of the run.
+//
+// The client is one goroutine driving non-blocking sockets through epoll
+// directly, edge-triggered, with no library of its own (not metal's, not
+// Go's netpoller): per round it makes one write and, in the common case,
+// one read, so that on a machine where client and server share the work
+// the client is not the first to run out of CPU. It needs Linux.
 package load
 
 import (
-	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -43,18 +41,15 @@ const (
 	// maxBatch bounds Size·Pipeline, so that a run's memory is bounded
 	// by Conns·2·maxBatch.
 	maxBatch = 4 << 20
-	// syncWriteMax is the largest batch written before reading starts.
-	// Larger batches are written by a goroutine of their own while the
-	// echo is read, or a server that stops reading while its writes are
-	// blocked and the client, blocked in its write, would wait on each
-	// other forever.
-	syncWriteMax = 64 << 10
 	// dialers is how many connections are being opened at once, so that
 	// thousands of connections do not overflow the server's accept
 	// backlog.
 	dialers = 64
 	// dialTimeout bounds one connection attempt.
 	dialTimeout = 10 * time.Second
+	// tick is how often the client looks for overdue rounds and for
+	// cancellation when no event arrives.
+	tick = 50 * time.Millisecond
 )
 
 // Result is what a run measured.
@@ -115,164 +110,3 @@ func (c Config) validate() error {
 	return nil
 }
 
-// run is the state the connections share.
-type run struct {
-	cfg     Config
-	hist    Histogram
-	msgs    atomic.Uint64
-	errs    atomic.Uint64
-	errOnce sync.Once
-	first   error
-}
-
-// fail counts err unless the run was cancelled, which is no failure.
-func (r *run) fail(ctx context.Context, err error) {
-	if ctx.Err() != nil {
-		return
-	}
-	r.errs.Add(1)
-	r.errOnce.Do(func() { r.first = err })
-}
-
-// Run opens the connections, runs rounds on each until the duration has
-// passed or ctx is done, closes every connection and returns what it
-// measured. Its error is for a Config it cannot run; failures during the
-// run are counted in Result.Errors.
-func Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := cfg.validate(); err != nil {
-		return Result{}, err
-	}
-	if cfg.RoundTimeout == 0 {
-		cfg.RoundTimeout = DefaultRoundTimeout
-	}
-	r := &run{cfg: cfg}
-	conns := r.dialAll(ctx)
-	// Closing every connection when ctx is done unblocks the rounds.
-	stopClosing := context.AfterFunc(ctx, func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	})
-	defer stopClosing()
-
-	start := time.Now()
-	end := start.Add(cfg.Duration)
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		if c == nil {
-			continue
-		}
-		wg.Go(func() {
-			defer c.Close()
-			r.rounds(ctx, c, uint64(i), end)
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-
-	res := Result{
-		Msgs:     r.msgs.Load(),
-		Elapsed:  elapsed,
-		Latency:  &r.hist,
-		Errors:   r.errs.Load(),
-		FirstErr: r.first,
-	}
-	res.Bytes = res.Msgs * uint64(cfg.Size)
-	return res, nil
-}
-
-// dialAll opens cfg.Conns connections, dialers at a time. A connection
-// that could not be opened is nil in the result and counted as an error.
-func (r *run) dialAll(ctx context.Context) []net.Conn {
-	conns := make([]net.Conn, r.cfg.Conns)
-	d := net.Dialer{Timeout: dialTimeout}
-	sem := make(chan struct{}, dialers)
-	var wg sync.WaitGroup
-	for i := range conns {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			c, err := d.DialContext(ctx, "tcp", r.cfg.Addr)
-			if err != nil {
-				r.fail(ctx, fmt.Errorf("dial: %w", err))
-				return
-			}
-			conns[i] = c
-		})
-	}
-	wg.Wait()
-	return conns
-}
-
-// rounds runs round trips on c until end. id seeds the payload, so that
-// no two connections send the same bytes.
-func (r *run) rounds(ctx context.Context, c net.Conn, id uint64, end time.Time) {
-	size, pipeline := r.cfg.Size, r.cfg.Pipeline
-	out := make([]byte, size*pipeline)
-	in := make([]byte, len(out))
-	rng := rand.New(rand.NewPCG(id, 0x6563686f))
-	for i := range out {
-		out[i] = byte(rng.Uint32())
-	}
-	if err := c.SetDeadline(end.Add(r.cfg.RoundTimeout)); err != nil {
-		r.fail(ctx, err)
-		return
-	}
-	var seq uint64 // messages sent so far: stamped into each message
-	for round := 0; ctx.Err() == nil && time.Now().Before(end); round++ {
-		// A fresh stamp per message, so that a stale or reordered echo
-		// never matches.
-		if size >= 8 {
-			for k := range pipeline {
-				binary.LittleEndian.PutUint64(out[k*size:], seq+uint64(k))
-			}
-		} else {
-			out[round%len(out)]++
-		}
-		seq += uint64(pipeline)
-
-		t0 := time.Now()
-		if err := roundTrip(c, out, in); err != nil {
-			r.fail(ctx, fmt.Errorf("round %d: %w", round, err))
-			return
-		}
-		r.hist.Record(time.Since(t0))
-		if !bytes.Equal(out, in) {
-			r.fail(ctx, fmt.Errorf("round %d: the echo differs from what was sent", round))
-			return
-		}
-		r.msgs.Add(uint64(pipeline))
-	}
-}
-
-// roundTrip writes out and reads len(out) bytes back into in.
-func roundTrip(c net.Conn, out, in []byte) error {
-	if len(out) <= syncWriteMax {
-		if _, err := c.Write(out); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		if _, err := io.ReadFull(c, in); err != nil {
-			return fmt.Errorf("read: %w", err)
-		}
-		return nil
-	}
-	written := make(chan error, 1)
-	go func() {
-		_, err := c.Write(out)
-		written <- err
-	}()
-	_, rerr := io.ReadFull(c, in)
-	if rerr != nil {
-		c.Close() // unblocks the write if it is stuck
-	}
-	werr := <-written
-	if werr != nil {
-		return fmt.Errorf("write: %w", werr)
-	}
-	if rerr != nil {
-		return fmt.Errorf("read: %w", rerr)
-	}
-	return nil
-}

@@ -132,3 +132,33 @@ func TestRunRefusesABadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestHoldKeepsConnectionsOpenUntilCancelled(t *testing.T) {
+	addr, open := serveTCP(t, echoBack)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var gotOpen int
+	var gotErr error
+	go func() {
+		done <- Hold(ctx, addr, 50, 32, func(n int, err error) {
+			gotOpen, gotErr = n, err
+			if m := open.Load(); m != 50 {
+				t.Errorf("the server has %d connections open while Hold holds 50", m)
+			}
+			cancel()
+		})
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if gotOpen != 50 || gotErr != nil {
+		t.Fatalf("ready(%d, %v), want ready(50, nil)", gotOpen, gotErr)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections still open on the server after Hold returned", n)
+	}
+}

@@ -34,10 +34,24 @@ func main() {
 	flag.IntVar(&cfg.Size, "size", 64, "bytes per message")
 	flag.IntVar(&cfg.Pipeline, "pipeline", 1, "messages written before their echoes are read")
 	flag.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long to run")
+	hold := flag.Bool("hold", false, "open the connections, echo one message on each, print a ready line and hold them until stopped")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *hold {
+		err := load.Hold(ctx, cfg.Addr, cfg.Conns, cfg.Size, func(open int, err error) {
+			if err != nil {
+				fmt.Printf("ready open=%d first_error=%q\n", open, err.Error())
+				return
+			}
+			fmt.Printf("ready open=%d\n", open)
+		})
+		if err != nil {
+			log.Fatalf("echoload: %v", err)
+		}
+		return
+	}
 	res, err := load.Run(ctx, cfg)
 	if err != nil {
 		log.Fatalf("echoload: %v", err)

@@ -21,6 +21,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/metalio/metal/bench/servers/internal/peer"
 )
 
 // Server is an echo server that is serving.
@@ -72,15 +74,15 @@ func Start(impl, addr string) (Server, error) {
 }
 
 // bufSize is the one buffer the servers that bench writes itself (std and
-// metal) hold per connection, the same as metal's examples/echo. The peers
+// metal) use per connection, the same as metal's examples/echo. The peers
 // size their own buffers.
 const bufSize = 16 << 10
 
-// server is the Server the starters return: an address and how to stop.
-type server struct {
-	addr net.Addr
-	stop func() error
+// started turns what a peer.Start function returns into Start's result,
+// so that a failed start is a nil Server, not a nil *peer.Server.
+func started(s *peer.Server, err error) (Server, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
-
-func (s *server) Addr() net.Addr { return s.addr }
-func (s *server) Close() error   { return s.stop() }

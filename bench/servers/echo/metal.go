@@ -1,124 +1,82 @@
 package echo
 
-// metal is metal's runtime used as examples/echo -mode task uses it: an
-// async Listener, an accept-loop task, and one task per connection, which
-// echoes with metal's copy future (CopyBufferAsync from the connection to
-// itself). Workers default to GOMAXPROCS.
+// metal is metal's runtime as examples/echo -mode task uses it: an async
+// Listener, an accept-loop task, and a task per connection whose future
+// reads and writes the connection itself. An idle connection holds no
+// buffer: a read borrows one from a pool and gives it back as soon as its
+// echo is in the kernel, so a buffer stays with a connection only while
+// its peer is not reading.
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
-	"time"
+	"sync"
 
+	"github.com/metalio/metal/bench/servers/internal/peer"
 	metalnet "github.com/metalio/metal/net"
-	"github.com/metalio/metal/runtime"
 	"github.com/metalio/metal/task"
 )
 
-const (
-	// acceptPause is how long the accept loop waits after an accept error
-	// such as EMFILE, so that it does not spin while the condition lasts.
-	acceptPause = 10 * time.Millisecond
-	// shutdownTimeout bounds the wait for a runtime or an engine to stop.
-	shutdownTimeout = 5 * time.Second
-)
-
 func startMetal(addr string) (Server, error) {
-	rt, err := runtime.New()
-	if err != nil {
-		return nil, err
-	}
-	shutdown := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		return rt.Shutdown(ctx)
-	}
-	ln, err := metalnet.ListenRuntime(rt, "tcp", addr)
-	if err != nil {
-		_ = shutdown()
-		return nil, err
-	}
-	accept := runtime.Spawn(rt, task.Future[struct{}](&metalAcceptLoop{rt: rt, ln: ln}))
-	stop := func() error {
-		_ = ln.Close()
-		if _, err := accept.Wait(); err != nil {
-			_ = shutdown()
-			return fmt.Errorf("accept loop: %w", err)
-		}
-		// Shutdown drops every connection's task, which closes its
-		// connection.
-		return shutdown()
-	}
-	return &server{addr: ln.Addr(), stop: stop}, nil
+	return started(peer.StartMetal(addr, func(c *metalnet.Conn) task.Future[struct{}] {
+		return &metalEchoConn{c: c}
+	}))
 }
 
-// metalAcceptLoop accepts connections and spawns a metalEchoConn task for
-// each, until the listener is closed.
-type metalAcceptLoop struct {
-	rt *runtime.Runtime
-	ln *metalnet.Listener
+// metalBufs holds the read buffers connections borrow.
+var metalBufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
-	pause   runtime.SleepFuture // after an accept error
-	pausing bool
-}
-
-// Poll accepts until no connection is waiting. It completes when the
-// listener is closed (or the runtime shuts down).
-func (a *metalAcceptLoop) Poll(cx *task.Context) (struct{}, bool) {
-	for {
-		if a.pausing {
-			if _, ok := a.pause.Poll(cx); !ok {
-				return struct{}{}, false
-			}
-			a.pausing = false
-		}
-		res, ok := a.ln.PollAccept(cx)
-		if !ok {
-			return struct{}{}, false
-		}
-		if res.Err != nil {
-			if errors.Is(res.Err, net.ErrClosed) || errors.Is(res.Err, runtime.ErrShutdown) {
-				return struct{}{}, true
-			}
-			a.pause.Reset(acceptPause)
-			a.pausing = true
-			continue
-		}
-		runtime.SpawnFrom(a.rt, cx, task.Future[struct{}](newMetalEchoConn(res.Value))).Detach()
-	}
-}
-
-// Drop cancels a pause under way when the runtime abandons the loop.
-func (a *metalAcceptLoop) Drop() {
-	if a.pausing {
-		a.pause.Drop()
-	}
-}
-
-// metalEchoConn echoes one connection with metal's own copy future,
-// CopyBufferAsync(c, c): it reads into its one buffer and reads again only
-// once the kernel has taken the echo, so a slow reader costs one buffer.
+// metalEchoConn echoes one connection. It reads again only once the
+// kernel has taken the previous echo, so a slow reader costs one buffer.
 // It closes the connection when the peer closes its side or the
 // connection fails, and when the runtime drops the task.
 type metalEchoConn struct {
-	c    *metalnet.Conn
-	copy *metalnet.CopyFuture
+	c *metalnet.Conn
+	// buf is the borrowed buffer while buf[off:n] waits to be written;
+	// nil when every byte read has been echoed.
+	buf    *[]byte
+	off, n int
 }
 
-func newMetalEchoConn(c *metalnet.Conn) *metalEchoConn {
-	return &metalEchoConn{c: c, copy: metalnet.CopyBufferAsync(c, c, make([]byte, bufSize))}
-}
-
-// Poll echoes until the copy ends.
+// Poll echoes until the peer closes or an error occurs.
 func (e *metalEchoConn) Poll(cx *task.Context) (struct{}, bool) {
-	if _, ok := e.copy.Poll(cx); !ok {
-		return struct{}{}, false
+	for {
+		if e.buf != nil {
+			for e.off < e.n {
+				res, ok := e.c.PollWrite(cx, (*e.buf)[e.off:e.n])
+				if !ok {
+					return struct{}{}, false
+				}
+				if res.Err != nil {
+					return e.finish()
+				}
+				e.off += res.Value
+			}
+			metalBufs.Put(e.buf)
+			e.buf = nil
+		}
+		b := metalBufs.Get().(*[]byte)
+		res, ok := e.c.PollRead(cx, *b)
+		if !ok || res.Err != nil {
+			metalBufs.Put(b)
+			if !ok {
+				return struct{}{}, false
+			}
+			return e.finish()
+		}
+		e.buf, e.off, e.n = b, 0, res.Value
 	}
-	_ = e.c.Close()
+}
+
+// finish closes the connection and gives back a borrowed buffer.
+func (e *metalEchoConn) finish() (struct{}, bool) {
+	e.Drop()
 	return struct{}{}, true
 }
 
-// Drop closes the connection of a task the runtime abandoned.
-func (e *metalEchoConn) Drop() { _ = e.c.Close() }
+// Drop closes the connection; the runtime calls it for a task it abandons.
+func (e *metalEchoConn) Drop() {
+	_ = e.c.Close()
+	if e.buf != nil {
+		metalBufs.Put(e.buf)
+		e.buf = nil
+	}
+}

@@ -14,9 +14,9 @@ import (
 	"github.com/metalio/metal/bench/servers/echo"
 )
 
-// childEnv, when set, makes the test binary run as echoserver itself, so
+// childEnv, when set, makes the test binary run as the server command itself, so
 // the tests drive the real command, signals and all, without building it.
-const childEnv = "BENCH_ECHOSERVER_CHILD"
+const childEnv = "BENCH_SERVER_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
@@ -26,11 +26,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// startServer runs echoserver -impl impl on a free port and returns the
+// startServer runs server -kind echo -impl impl on a free port and returns the
 // address from its first line, and the process.
 func startServer(t *testing.T, impl string) (string, *exec.Cmd) {
+	addr, cmd, _ := startServerLines(t, impl)
+	return addr, cmd
+}
+
+// startServerLines is startServer that also returns the lines the server
+// prints after its address.
+func startServerLines(t *testing.T, impl string) (string, *exec.Cmd, <-chan string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-impl", impl, "-addr", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], "-kind", "echo", "-impl", impl, "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -46,22 +53,24 @@ func startServer(t *testing.T, impl string) (string, *exec.Cmd) {
 			_ = cmd.Wait()
 		}
 	})
-	line := make(chan string, 1)
+	lines := make(chan string, 16)
 	go func() {
+		defer close(lines)
 		s := bufio.NewScanner(stdout)
-		s.Scan()
-		line <- s.Text()
+		for s.Scan() {
+			lines <- s.Text()
+		}
 	}()
 	select {
-	case addr := <-line:
+	case addr := <-lines:
 		if addr == "" {
-			t.Fatalf("echoserver -impl %s printed no address", impl)
+			t.Fatalf("server -impl %s printed no address", impl)
 		}
-		return addr, cmd
+		return addr, cmd, lines
 	case <-time.After(10 * time.Second):
-		t.Fatalf("echoserver -impl %s printed no address within 10s", impl)
+		t.Fatalf("server -impl %s printed no address within 10s", impl)
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // stopServer sends SIGTERM and expects a clean exit.
@@ -75,10 +84,10 @@ func stopServer(t *testing.T, cmd *exec.Cmd) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Fatalf("echoserver exited with %v after SIGTERM", err)
+			t.Fatalf("server exited with %v after SIGTERM", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("echoserver did not exit within 10s of SIGTERM")
+		t.Fatal("server did not exit within 10s of SIGTERM")
 	}
 }
 
@@ -121,5 +130,43 @@ func TestUnknownImplementationIsRefused(t *testing.T) {
 	err = run(context.Background(), []string{"-addr", "127.0.0.1:0"}, os.Stdout)
 	if err == nil || !strings.Contains(err.Error(), "-impl is required") {
 		t.Fatalf("run without -impl: got %v, want -impl is required", err)
+	}
+}
+
+// SIGUSR1 makes the server collect garbage and say so with a line "gc",
+// and it keeps serving afterwards.
+func TestSIGUSR1CollectsGarbageAndSaysSo(t *testing.T) {
+	addr, cmd, lines := startServerLines(t, "metal")
+	for range 2 {
+		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case line := <-lines:
+			if line != "gc" {
+				t.Fatalf("after SIGUSR1 the server printed %q, want \"gc\"", line)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no line within 10s of SIGUSR1")
+		}
+	}
+	runLoad(t, load.Config{Addr: addr, Conns: 2, Size: 64, Pipeline: 1, Duration: 100 * time.Millisecond})
+	stopServer(t, cmd)
+}
+
+func TestUnknownKindIsRefused(t *testing.T) {
+	err := run(context.Background(), []string{"-kind", "gopher", "-impl", "std", "-addr", "127.0.0.1:0"}, os.Stdout)
+	if err == nil || !strings.Contains(err.Error(), `unknown -kind "gopher"`) {
+		t.Fatalf("run -kind gopher: got %v, want an unknown-kind error", err)
+	}
+}
+
+func TestListPrintsTheImplementations(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"-kind", "echo", "-list"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), strings.Join(echo.Impls(), "\n")+"\n"; got != want {
+		t.Fatalf("-list printed %q, want %q", got, want)
 	}
 }
