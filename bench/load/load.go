@@ -109,4 +109,3 @@ func (c Config) validate() error {
 	}
 	return nil
 }
-
