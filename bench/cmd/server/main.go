@@ -32,24 +32,37 @@ import (
 	"syscall"
 
 	"github.com/metalio/metal/bench/servers/echo"
+	"github.com/metalio/metal/bench/servers/plaintext"
+	"github.com/metalio/metal/bench/servers/resp"
 )
+
+// server is what every servers package's Start returns.
+type server interface {
+	Addr() net.Addr
+	Close() error
+}
 
 // kind is one protocol's servers.
 type kind struct {
 	impls func() []string
-	start func(impl, addr string) (interface {
-		Addr() net.Addr
-		Close() error
-	}, error)
+	start func(impl, addr string) (server, error)
+}
+
+// kindOf adapts a servers package's Impls and Start.
+func kindOf[S server](impls func() []string, start func(impl, addr string) (S, error)) kind {
+	return kind{impls, func(impl, addr string) (server, error) {
+		s, err := start(impl, addr)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}}
 }
 
 var kinds = map[string]kind{
-	"echo": {echo.Impls, func(impl, addr string) (interface {
-		Addr() net.Addr
-		Close() error
-	}, error) {
-		return echo.Start(impl, addr)
-	}},
+	"echo": kindOf(echo.Impls, echo.Start),
+	"resp": kindOf(resp.Impls, resp.Start),
+	"http": kindOf(plaintext.Impls, plaintext.Start),
 }
 
 func main() {

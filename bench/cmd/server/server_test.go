@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,8 +38,13 @@ func startServer(t *testing.T, impl string) (string, *exec.Cmd) {
 // startServerLines is startServer that also returns the lines the server
 // prints after its address.
 func startServerLines(t *testing.T, impl string) (string, *exec.Cmd, <-chan string) {
+	return startKind(t, "echo", impl)
+}
+
+// startKind runs server -kind kind -impl impl on a free port.
+func startKind(t *testing.T, kind, impl string) (string, *exec.Cmd, <-chan string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-kind", "echo", "-impl", impl, "-addr", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], "-kind", kind, "-impl", impl, "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -169,4 +176,52 @@ func TestListPrintsTheImplementations(t *testing.T) {
 	if got, want := out.String(), strings.Join(echo.Impls(), "\n")+"\n"; got != want {
 		t.Fatalf("-list printed %q, want %q", got, want)
 	}
+}
+
+// The resp and http kinds serve their protocols: metal's and std's answer
+// a PING and a GET / through the command.
+func TestRESPAndHTTPKindsServe(t *testing.T) {
+	for _, impl := range []string{"std", "metal"} {
+		addr, cmd, _ := startKind(t, "resp", impl)
+		if got := exchange(t, addr, "*1\r\n$4\r\nPING\r\n", len("+PONG\r\n")); got != "+PONG\r\n" {
+			t.Errorf("resp %s answered PING with %q", impl, got)
+		}
+		stopServer(t, cmd)
+
+		addr, cmd, _ = startKind(t, "http", impl)
+		const req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+		if got := exchange(t, addr, req, -1); !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.HasSuffix(got, "Hello, World!") {
+			t.Errorf("http %s answered GET / with %q", impl, got)
+		}
+		stopServer(t, cmd)
+	}
+}
+
+// exchange sends req and reads n bytes of answer, or (n < 0) all of it
+// until the server closes.
+func exchange(t *testing.T, addr, req string, n int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	if n < 0 {
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -21,6 +21,10 @@ type Server struct {
 	stop func() error
 }
 
+// New returns the Server of a library started elsewhere: the address it
+// listens on and how to stop it.
+func New(addr net.Addr, stop func() error) *Server { return &Server{addr: addr, stop: stop} }
+
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.addr }
 
