@@ -15,6 +15,8 @@
 //	load               the echo load client: connections, payload size,
 //	                   pipelining depth, duration; latency histogram
 //	cmd/echoload       runs it and prints one line of results
+//	cmd/soak           a bounded soak of churn and traffic against
+//	                   examples/echo and examples/kv; see docs/RELIABILITY.md
 //	cmd/compare        runs every scenario and writes results/RESULTS.md,
 //	                   results/results.json and results/chart.svg
 //

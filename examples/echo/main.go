@@ -21,15 +21,26 @@
 // The first line it prints is the address it serves on (useful with port
 // 0). SIGINT or SIGTERM stops it cleanly: listener and connections
 // closed, exit status 0.
+//
+// With -debug ADDR (off by default) it also serves expvar's /debug/vars
+// on ADDR, over Go's own net/http: the Go runtime's memstats, the command
+// line, and "goroutines", the number of goroutines. It logs the address,
+// as "echo: debug: serving http://ADDR/debug/vars", to standard error, so
+// -debug 127.0.0.1:0 works too. bench/cmd/soak watches the server this
+// way.
 package main
 
 import (
 	"context"
+	"expvar"
 	"flag"
 	"log"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"syscall"
 )
 
@@ -41,7 +52,14 @@ const bufSize = 16 << 10
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on (host:port)")
 	mode := flag.String("mode", "task", "server style: task (a task per connection on a runtime) or poller (a raw mio-style event loop)")
+	debug := flag.String("debug", "", "if set, serve expvar's /debug/vars on this address (host:port)")
 	flag.Parse()
+
+	if *debug != "" {
+		if err := serveDebug(*debug); err != nil {
+			log.Fatalf("echo: -debug: %v", err)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -61,4 +79,25 @@ func main() {
 	if err != nil {
 		log.Fatalf("echo: %v", err)
 	}
+}
+
+// serveDebug serves expvar's /debug/vars on addr from a goroutine of its
+// own, with "goroutines" published beside the memstats and the command
+// line, and logs the address it listens on. It returns once the listener
+// is open, so that the address is logged before the server's first line.
+func serveDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if expvar.Get("goroutines") == nil {
+		expvar.Publish("goroutines", expvar.Func(func() any { return goruntime.NumGoroutine() }))
+	}
+	log.Printf("echo: debug: serving http://%s/debug/vars", ln.Addr())
+	go func() {
+		mux := http.NewServeMux()
+		mux.Handle("/debug/vars", expvar.Handler())
+		log.Printf("echo: debug: %v", http.Serve(ln, mux))
+	}()
+	return nil
 }

@@ -20,6 +20,13 @@
 // 0). SIGINT or SIGTERM stops it cleanly: listener and connections closed,
 // exit status 0.
 //
+// With -debug ADDR (off by default) it also serves expvar's /debug/vars
+// on ADDR, over Go's own net/http: the Go runtime's memstats, the command
+// line, and "goroutines", the number of goroutines. It logs the address,
+// as "kv: debug: serving http://ADDR/debug/vars", to standard error, so
+// -debug 127.0.0.1:0 works too. bench/cmd/soak watches the server this
+// way.
+//
 // The files: resp.go decodes requests and encodes replies, commands.go is
 // the command table, store.go the sharded keyspace, conn.go the metal
 // server (the connection future and the accept loop), std.go the -std
@@ -28,10 +35,14 @@ package main
 
 import (
 	"context"
+	"expvar"
 	"flag"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"syscall"
 )
 
@@ -40,7 +51,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:6380", "address to listen on (host:port)")
 	std := flag.Bool("std", false, "serve with Go's net package, a goroutine per connection, instead of metal")
 	workers := flag.Int("workers", 0, "metal runtime workers (0: GOMAXPROCS)")
+	debug := flag.String("debug", "", "if set, serve expvar's /debug/vars on this address (host:port)")
 	flag.Parse()
+
+	if *debug != "" {
+		if err := serveDebug(*debug); err != nil {
+			log.Fatalf("kv: -debug: %v", err)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -53,4 +71,25 @@ func main() {
 	if err != nil {
 		log.Fatalf("kv: %v", err)
 	}
+}
+
+// serveDebug serves expvar's /debug/vars on addr from a goroutine of its
+// own, with "goroutines" published beside the memstats and the command
+// line, and logs the address it listens on. It returns once the listener
+// is open, so that the address is logged before the server's first line.
+func serveDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if expvar.Get("goroutines") == nil {
+		expvar.Publish("goroutines", expvar.Func(func() any { return goruntime.NumGoroutine() }))
+	}
+	log.Printf("kv: debug: serving http://%s/debug/vars", ln.Addr())
+	go func() {
+		mux := http.NewServeMux()
+		mux.Handle("/debug/vars", expvar.Handler())
+		log.Printf("kv: debug: %v", http.Serve(ln, mux))
+	}()
+	return nil
 }
