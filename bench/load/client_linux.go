@@ -370,6 +370,9 @@ func (c *client) read(i int, end time.Time) {
 		return
 	}
 	c.msgs += uint64(c.cfg.Pipeline)
+	if c.cfg.Progress != nil {
+		c.cfg.Progress.Add(uint64(c.cfg.Pipeline))
+	}
 	c.last = now
 	k.busy = false
 	c.busy--

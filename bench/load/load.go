@@ -18,6 +18,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	// that a server that stops echoing is an error, not a hang. Zero
 	// means DefaultRoundTimeout.
 	RoundTimeout time.Duration
+	// Progress, if not nil, counts verified messages as rounds complete,
+	// for a reader on another goroutine (Result.Msgs is the total).
+	Progress *atomic.Uint64
 }
 
 // DefaultRoundTimeout is the RoundTimeout of a Config that sets none.

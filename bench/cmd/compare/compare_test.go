@@ -212,3 +212,13 @@ func TestChartIsWellFormedSVGWithABarPerResult(t *testing.T) {
 		t.Errorf("%d bars, want %d", bars, want)
 	}
 }
+
+func TestProgressWindow(t *testing.T) {
+	out := "progress msgs=1000\nprogress msgs=61000\nmsgs/s=1 MB/s=1 p50=1µs p99=1µs p999=1µs errors=0\n"
+	if n, err := progressWindow(out); err != nil || n != 60000 {
+		t.Fatalf("progressWindow = %v, %v; want 60000", n, err)
+	}
+	if _, err := progressWindow("progress msgs=1000\n"); err == nil {
+		t.Error("one progress line was accepted")
+	}
+}

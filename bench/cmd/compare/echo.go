@@ -20,7 +20,7 @@ var (
 // echoDuration is how long each echo measurement runs.
 func (r *runner) echoDuration() time.Duration {
 	if r.opts.quick {
-		return 2 * time.Second
+		return 1500 * time.Millisecond
 	}
 	return 5 * time.Second
 }

@@ -191,8 +191,12 @@ func count(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// us formats microseconds.
+// us formats microseconds; zero, which wrk prints for a percentile it did
+// not sample, is shown as a dash.
 func us(v float64) string {
+	if v == 0 {
+		return "–"
+	}
 	if v >= 1000 {
 		return fmt.Sprintf("%.2f ms", v/1000)
 	}

@@ -27,7 +27,7 @@ func (r *runner) respRequests(pipeline int) int {
 		n = 1_000_000
 	}
 	if r.opts.quick {
-		n /= 4
+		n /= 10
 	}
 	return n
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -73,17 +75,20 @@ func (r *runner) syscallsOnce(impl string, window time.Duration) SyscallRow {
 	d := window + 2*time.Second
 	args := []string{"-addr", srv.addr, "-conns", strconv.Itoa(syscallConns), "-size", strconv.Itoa(syscallSize),
 		"-pipeline", "1", "-duration", d.String()}
-	type loadDone struct {
-		out string
-		err error
+	r.command("syscalls", r.pinned(r.cliCPUs, "echoload", args...)...)
+	line := r.pinned(r.cliCPUs, filepath.Join(r.bin, "echoload"), args...)
+	load := exec.CommandContext(r.ctx, line[0], line[1:]...)
+	var loadOut bytes.Buffer
+	loadErr := &tailBuffer{max: 4 << 10}
+	load.Stdout, load.Stderr = &loadOut, loadErr
+	if err := load.Start(); err != nil {
+		row.Err = err.Error()
+		return row
 	}
-	done := make(chan loadDone, 1)
-	go func() {
-		out, err := r.load(d+2*time.Minute, filepath.Join(r.bin, "echoload"), args...)
-		done <- loadDone{out, err}
-	}()
 	// The load client opens its connections before its clock starts; a
-	// second after that the server is in steady state.
+	// second after that the server is in steady state. The client counts
+	// the messages of the window exactly: SIGUSR1 at each end makes it
+	// print how many it has verified.
 	time.Sleep(time.Second)
 	events := make([]string, len(syscallEvents))
 	for i, e := range syscallEvents {
@@ -93,18 +98,19 @@ func (r *runner) syscallsOnce(impl string, window time.Duration) SyscallRow {
 	shown := slices.Clone(perfArgs)
 	shown[slices.Index(shown, "-p")+1] = "$SERVER_PID"
 	r.command("syscalls", append([]string{"perf"}, shown...)...)
+	_ = load.Process.Signal(syscall.SIGUSR1)
 	perfOut, perfErr := exec.CommandContext(r.ctx, "perf", perfArgs...).CombinedOutput()
-	ld := <-done
-	if ld.err != nil {
-		row.Err = ld.err.Error()
+	_ = load.Process.Signal(syscall.SIGUSR1)
+	if err := load.Wait(); err != nil {
+		row.Err = fmt.Sprintf("echoload: %v; stderr: %s", err, loadErr)
 		return row
 	}
+	ld := struct{ out string }{loadOut.String()}
 	if perfErr != nil {
 		row.Err = fmt.Sprintf("perf stat: %v: %s", perfErr, strings.TrimSpace(string(perfOut)))
 		return row
 	}
-	res, err := parseEchoLoad(ld.out)
-	if err != nil {
+	if _, err := parseEchoLoad(ld.out); err != nil {
 		row.Err = err.Error()
 		return row
 	}
@@ -113,7 +119,10 @@ func (r *runner) syscallsOnce(impl string, window time.Duration) SyscallRow {
 		row.Err = err.Error()
 		return row
 	}
-	row.Msgs = res.rate * window.Seconds()
+	if row.Msgs, err = progressWindow(ld.out); err != nil {
+		row.Err = err.Error()
+		return row
+	}
 	if row.Msgs <= 0 {
 		row.Err = "no message was echoed"
 		return row
@@ -144,4 +153,23 @@ func parsePerfCSV(out string) (map[string]float64, error) {
 		return nil, fmt.Errorf("perf stat counted no system calls: %s", strings.TrimSpace(out))
 	}
 	return counts, nil
+}
+
+// progressWindow reads the two "progress msgs=N" lines echoload printed
+// at the ends of the counting window and returns the messages between.
+func progressWindow(out string) (float64, error) {
+	var marks []float64
+	for line := range strings.SplitSeq(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "progress msgs="); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("echoload printed %q", line)
+			}
+			marks = append(marks, n)
+		}
+	}
+	if len(marks) != 2 {
+		return 0, fmt.Errorf("echoload printed %d progress lines, want 2: %s", len(marks), strings.TrimSpace(out))
+	}
+	return marks[1] - marks[0], nil
 }

@@ -11,7 +11,8 @@
 // where latency is per round trip (one write of -pipeline messages to the
 // last byte of their echo) and MB/s counts payload one way. SIGINT stops
 // the run early and prints what was measured. The exit status is 1 if any
-// error was counted.
+// error was counted. SIGUSR1 prints "progress msgs=N", the messages
+// verified so far, and the run goes on.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +41,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGUSR1 prints how many messages have been verified so far, for a
+	// measurement over part of the run.
+	var progress atomic.Uint64
+	cfg.Progress = &progress
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			fmt.Printf("progress msgs=%d\n", progress.Load())
+		}
+	}()
 	if *hold {
 		err := load.Hold(ctx, cfg.Addr, cfg.Conns, cfg.Size, func(open int, err error) {
 			if err != nil {
