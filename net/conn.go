@@ -164,10 +164,7 @@ func (c *Conn) pollWrite(cx *task.Context, p []byte, bufs [][]byte) (task.Result
 		want = bufsLen(bufs)
 	}
 	if want == 0 {
-		if c.closed.Load() {
-			return task.Result[int]{Err: c.closedErr("write")}, true
-		}
-		return task.Result[int]{}, true
+		return task.Result[int]{Err: c.opErr("write", c.unusable())}, true
 	}
 	for {
 		r, ok := c.io.PollReady(cx, poller.Writable)
@@ -213,6 +210,10 @@ func (c *Conn) touch() {
 func (c *Conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if len(p) == 0 {
+		// As Go's net: nothing to read into, so no waiting for bytes.
+		return 0, c.opErr("read", c.unusable())
+	}
 	for {
 		if c.rd.passedWall() {
 			return 0, c.timeout("read")

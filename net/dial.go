@@ -226,8 +226,14 @@ func NewConn(rt *runtime.Runtime, c stdnet.Conn) (*Conn, error) {
 	var sc stdConn
 	switch c := c.(type) {
 	case *stdnet.TCPConn:
+		if c == nil {
+			return nil, errNilStd
+		}
 		network, sc = "tcp", c
 	case *stdnet.UnixConn:
+		if c == nil {
+			return nil, errNilStd
+		}
 		network, sc = "unix", c
 	default:
 		return nil, errors.New("metal/net: NewConn: not a *net.TCPConn or *net.UnixConn")

@@ -80,6 +80,20 @@ func (e *endpoint) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
+// unusable says why an operation that moves no bytes fails: the endpoint
+// is closed or its runtime shut down; nil when it is usable.
+func (e *endpoint) unusable() error {
+	if e.closed.Load() {
+		return stdnet.ErrClosed
+	}
+	select {
+	case <-e.rt.Done():
+		return runtime.ErrShutdown
+	default:
+		return nil
+	}
+}
+
 // closedCause says why the socket reports closed: closed by its user, or
 // its runtime shut down.
 func (e *endpoint) closedCause() error {

@@ -20,6 +20,10 @@ func (p *parker) Wake() {
 // tests, an ordinary handler); a task must never call it, since it would
 // block the executor's goroutine.
 func Block[T any](ctx context.Context, f Future[T]) (T, error) {
+	if f == nil {
+		var zero T
+		return zero, ErrNilFuture
+	}
 	p := &parker{ch: make(chan struct{}, 1)}
 	cx := NewContext(Waker{w: p})
 	done := ctx.Done()

@@ -1,6 +1,25 @@
 package task
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// nilFuture stands in for a nil future given to a combinator: its poll
+// panics with an error wrapping ErrNilFuture, so the task it is part of
+// ends with an error matching both ErrPanicked and ErrNilFuture.
+type nilFuture[T any] struct{ in string }
+
+func (f nilFuture[T]) Poll(*Context) (T, bool) {
+	panic(fmt.Errorf("task: %s: %w", f.in, ErrNilFuture))
+}
+
+func orNil[T any](f Future[T], in string) Future[T] {
+	if f == nil {
+		return nilFuture[T]{in}
+	}
+	return f
+}
 
 // Combinators build a future out of others. Each allocates once, when it
 // is made, and nothing per poll. Each owns the futures it is given: it
@@ -28,7 +47,7 @@ func (pendingFuture[T]) Poll(*Context) (T, bool) {
 // Map returns a future of fn applied to f's value. fn runs once, in the
 // poll that finds f ready.
 func Map[T, U any](f Future[T], fn func(T) U) Future[U] {
-	return &mapFuture[T, U]{f: f, fn: fn}
+	return &mapFuture[T, U]{f: orNil(f, "Map"), fn: fn}
 }
 
 type mapFuture[T, U any] struct {
@@ -58,7 +77,7 @@ func (m *mapFuture[T, U]) Drop() {
 // is polled at once, in the same poll that found f ready. fn must not
 // return nil.
 func Then[T, U any](f Future[T], fn func(T) Future[U]) Future[U] {
-	return &thenFuture[T, U]{first: f, fn: fn}
+	return &thenFuture[T, U]{first: orNil(f, "Then"), fn: fn}
 }
 
 type thenFuture[T, U any] struct {
@@ -108,7 +127,7 @@ type Pair[A, B any] struct {
 // Join2 returns a future that waits for both a and b, polling each that is
 // not ready yet whenever it is polled, and gives both values.
 func Join2[A, B any](a Future[A], b Future[B]) Future[Pair[A, B]] {
-	return &join2[A, B]{a: a, b: b}
+	return &join2[A, B]{a: orNil(a, "Join2"), b: orNil(b, "Join2")}
 }
 
 type join2[A, B any] struct {
@@ -152,7 +171,7 @@ func (j *join2[A, B]) Drop() {
 // spawn tasks and join their handles instead.
 func JoinAll[T any](fs ...Future[T]) Future[[]T] {
 	j := &joinAll[T]{
-		fs:   append([]Future[T](nil), fs...),
+		fs:   nilsReplaced(fs, "JoinAll"),
 		out:  make([]T, len(fs)),
 		left: len(fs),
 	}
@@ -205,7 +224,7 @@ type Selected[T any] struct {
 // others. To select between futures of different types, Map them to one.
 // With no futures it is never ready, like an empty select statement.
 func Select[T any](fs ...Future[T]) Future[Selected[T]] {
-	s := &selectFuture[T]{fs: append([]Future[T](nil), fs...)}
+	s := &selectFuture[T]{fs: nilsReplaced(fs, "Select")}
 	if len(fs) > 1 {
 		s.start = rand.IntN(len(fs))
 	}
@@ -273,3 +292,12 @@ func (y *Yield) Poll(cx *Context) (struct{}, bool) {
 
 // YieldNow returns a new Yield as a Future.
 func YieldNow() Future[struct{}] { return &Yield{} }
+
+// nilsReplaced copies fs with each nil future replaced by a nilFuture.
+func nilsReplaced[T any](fs []Future[T], in string) []Future[T] {
+	out := make([]Future[T], len(fs))
+	for i, f := range fs {
+		out[i] = orNil(f, in)
+	}
+	return out
+}
