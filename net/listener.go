@@ -4,6 +4,7 @@ import (
 	"errors"
 	stdnet "net"
 	"sync"
+	"time"
 
 	"github.com/metalio/metal/poller"
 	"github.com/metalio/metal/runtime"
@@ -19,6 +20,21 @@ import (
 //
 // Listening sockets have SO_REUSEADDR set, and SO_REUSEPORT when the
 // ListenConfig asks for it.
+//
+// Running out of descriptors: when accept fails with EMFILE, ENFILE,
+// ENOBUFS or ENOMEM, the Listener does not return the error. It pauses
+// accepting, as Go's net/http Server does: the first retry comes 5 ms
+// later, each further failure doubles the pause up to 1 s, and a
+// successful accept resets it. Meanwhile an accepting task is pending (its
+// pause is a timer on the runtime's wheel) and a goroutine in Accept stays
+// blocked; connections already accepted carry on, and connections that
+// arrive during the pause wait in the backlog for the retry. Close ends a
+// pause at once with net.ErrClosed, and a runtime shutdown with
+// runtime.ErrShutdown.
+//
+// One task at a time may accept from a Listener, and not while goroutines
+// do (they take turns among themselves): the accepters share the
+// listener's one wake-up and its pause.
 type Listener struct {
 	rt      *runtime.Runtime
 	s       *sock
@@ -28,6 +44,15 @@ type Listener struct {
 
 	amu sync.Mutex // goroutines accepting take turns
 	aw  goWaiter
+
+	// bo is the backoff after accept ran out of resources, shared by
+	// every accepter (see accept_backoff.go). pause and pausing are the
+	// accepting task's own: its pause is under way on the timer wheel.
+	// pauseTimer is the goroutine side's, under amu.
+	bo         acceptBackoff
+	pause      runtime.SleepFuture
+	pausing    bool
+	pauseTimer *time.Timer
 
 	closed atomic.Bool
 }
@@ -91,8 +116,14 @@ func NewListener(rt *runtime.Runtime, l stdnet.Listener) (*Listener, error) {
 	var sc stdConn
 	switch l := l.(type) {
 	case *stdnet.TCPListener:
+		if l == nil {
+			return nil, errNilStd
+		}
 		network, sc = "tcp", l
 	case *stdnet.UnixListener:
+		if l == nil {
+			return nil, errNilStd
+		}
 		// Go's listener would remove the socket file when closed below.
 		l.SetUnlinkOnClose(false)
 		network, sc = "unix", l
@@ -114,26 +145,46 @@ func NewListener(rt *runtime.Runtime, l stdnet.Listener) (*Listener, error) {
 
 // PollAccept accepts one connection, or, when none is pending, returns
 // false and the task is woken when one arrives. It spends one unit of the
-// task's budget. Errors such as EMFILE (out of descriptors) are returned
-// as they are: the caller decides whether to back off and try again.
+// task's budget. When accept runs out of descriptors or memory it returns
+// false too, and tries again after a pause (see Listener): those errors
+// are not returned. Other errors are, as they are.
 func (l *Listener) PollAccept(cx *task.Context) (task.Result[*Conn], bool) {
 	if !cx.Proceed() {
 		return task.Result[*Conn]{}, false
 	}
-	return l.pollAccept(cx)
-}
-
-func (l *Listener) pollAccept(cx *task.Context) (task.Result[*Conn], bool) {
 	for {
-		r, ok := l.io.PollReady(cx, poller.Readable)
-		if !ok {
+		if l.pausing && !l.pollPause(cx) {
 			return task.Result[*Conn]{}, false
 		}
-		if r.IsClosed() {
-			return task.Result[*Conn]{Err: l.closedErr()}, true
+		res, ok, retryAt := l.acceptNow(cx)
+		if retryAt.IsZero() {
+			return res, ok
+		}
+		l.pause.ResetUntil(retryAt)
+		l.pausing = true
+	}
+}
+
+// acceptNow accepts one connection, or returns false with cx's waker left
+// for the next connection; or, when accept ran out of resources, returns
+// false and the time, on the runtime's clock, to call again at, having
+// cleared the listener's readiness (see accept_backoff.go). The pause
+// counts from the failure, not from when the caller starts waiting.
+func (l *Listener) acceptNow(cx *task.Context) (res task.Result[*Conn], ok bool, retryAt time.Time) {
+	for {
+		r, ready := l.io.PollReady(cx, poller.Readable)
+		if ready && r.IsClosed() {
+			return task.Result[*Conn]{Err: l.closedErr()}, true, time.Time{}
+		}
+		if !ready && !l.bo.unsure() {
+			return task.Result[*Conn]{}, false, time.Time{}
 		}
 		s, local, remote, err := acceptStream(l.s, isUnixNetwork(l.network))
 		if err == poller.ErrWouldBlock {
+			l.bo.drained()
+			if !ready {
+				return task.Result[*Conn]{}, false, time.Time{} // cx's waker is in place
+			}
 			l.io.ClearReady(r)
 			continue
 		}
@@ -141,13 +192,24 @@ func (l *Listener) pollAccept(cx *task.Context) (task.Result[*Conn], bool) {
 			if errors.Is(err, errConnAborted) {
 				continue // reset while it waited: take the next one
 			}
-			return task.Result[*Conn]{Err: l.opErr(err)}, true
+			if outOfResources(err) {
+				// The time first: the failure shows in bo as soon as
+				// failed returns, and the pause starts before that.
+				now := l.rt.Now()
+				pause := l.bo.failed()
+				if ready {
+					l.io.ClearReady(r)
+				}
+				return task.Result[*Conn]{}, false, now.Add(pause)
+			}
+			return task.Result[*Conn]{Err: l.opErr(err)}, true, time.Time{}
 		}
+		l.bo.accepted()
 		c, err := newConn(l.rt, s, l.network, local, remote)
 		if err != nil {
-			return task.Result[*Conn]{Err: l.opErr(err)}, true
+			return task.Result[*Conn]{Err: l.opErr(err)}, true, time.Time{}
 		}
-		return task.Result[*Conn]{Value: c}, true
+		return task.Result[*Conn]{Value: c}, true, time.Time{}
 	}
 }
 
@@ -163,7 +225,8 @@ func (f *AcceptFuture) Poll(cx *task.Context) (task.Result[*Conn], bool) {
 }
 
 // Accept blocks the calling goroutine until a connection arrives and
-// returns it (a *Conn). It implements net.Listener.
+// returns it (a *Conn). It implements net.Listener. Out of descriptors, it
+// pauses and tries again, as PollAccept does, instead of returning EMFILE.
 func (l *Listener) Accept() (stdnet.Conn, error) {
 	c, err := l.AcceptConn()
 	if err != nil {
@@ -177,9 +240,15 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 	l.amu.Lock()
 	defer l.amu.Unlock()
 	for {
-		res, ok := l.pollAccept(l.aw.context())
+		res, ok, retryAt := l.acceptNow(l.aw.context())
 		if ok {
 			return res.Value, res.Err
+		}
+		if !retryAt.IsZero() {
+			// The runtime's clock for how long is left, the wall clock
+			// to wait it out.
+			l.waitPause(retryAt.Sub(l.rt.Now()))
+			continue
 		}
 		<-l.aw.ch
 	}

@@ -26,7 +26,7 @@ func Pipe() (*PipeSender, *PipeReceiver, error) {
 	if err := pipeCloexecNonblock(&fds); err != nil {
 		return nil, nil, err
 	}
-	return &PipeSender{s: newSock(fds[1])}, &PipeReceiver{s: newSock(fds[0])}, nil
+	return &PipeSender{s: newPipeSock(fds[1])}, &PipeReceiver{s: newPipeSock(fds[0])}, nil
 }
 
 // PipeSender is the writing end of a pipe. It is safe for concurrent use;
@@ -102,7 +102,7 @@ func adoptPipeFile(f *os.File) (*sock, error) {
 		unix.Close(nfd)
 		return nil, fmt.Errorf("metal/net: adopt pipe %s: %w", f.Name(), err)
 	}
-	return newSock(nfd), nil
+	return newPipeSock(nfd), nil
 }
 
 // Write writes p into the pipe. With the pipe full it returns

@@ -27,9 +27,15 @@ type sock struct {
 	// AF_INET6), which decides how addresses are encoded for it; 0 for
 	// sockets whose addresses need no such choice.
 	family int
+	// pipe: the descriptor is a pipe's, not a socket's, and is written
+	// with write(2) (send(2) would fail with ENOTSOCK).
+	pipe bool
 }
 
 func newSock(fd int) *sock { return &sock{fd: fd} }
+
+// newPipeSock wraps a pipe's descriptor.
+func newPipeSock(fd int) *sock { return &sock{fd: fd, pipe: true} }
 
 // acquire takes a reference for one system call; net.ErrClosed when
 // closed. A nil *sock (a zero-valued TCPStream, say) counts as closed.
@@ -90,7 +96,13 @@ func (s *sock) write(p []byte) (int, error) {
 		return 0, err
 	}
 	defer s.release()
-	n, err := sysx.IgnoringEINTRIO(func() (int, error) { return unix.Write(s.fd, p) })
+	var n int
+	var err error
+	if s.pipe {
+		n, err = sysx.IgnoringEINTRIO(func() (int, error) { return unix.Write(s.fd, p) })
+	} else {
+		n, err = sysx.IgnoringEINTRIO(func() (int, error) { return sendNoSignal(s.fd, p) })
+	}
 	if err != nil {
 		return 0, ioErr("write", err)
 	}

@@ -62,7 +62,12 @@ type timerEntry struct {
 // register puts te in w's wheel at deadline, on w's goroutine. te must be
 // idle (usable reports whether it is).
 func (te *timerEntry) register(w *worker, deadline uint64, wk task.Waker) {
-	te.waker = wk // nobody reads it until the state below publishes it
+	// Under the lock: the worker that last fired te may still be reading
+	// the old waker (processTimers), after te already reads as fired and
+	// the task that owns it has armed it again.
+	te.mu.Lock()
+	te.waker = wk
+	te.mu.Unlock()
 	te.node.Value = te
 	te.owner = w
 	te.state.Store(entryRegistered)
