@@ -173,8 +173,8 @@ func TestMarkdownHasEveryTableAndRatio(t *testing.T) {
 	md := markdown(sampleReport())
 	for _, want := range []string{
 		"## 1. Echo ping-pong",
-		"| **metal** | 1.67x | 1.67x |",
-		"| gnet | 1.33x |",
+		"| **metal** | 1.67x | 10.00 | 1.67x |",
+		"| gnet | 1.33x | 10.00 |",
 		"| metal | **5.0k** (1.67x)", // metal's ratio to std: 5000/3000
 		"- echo gnet 1024 B 5000 conns: `echoload counted 3 errors`",
 		"| redis | 1 | 1 | 1 | 5 | 1.67x | 1.00x |",

@@ -113,7 +113,17 @@ func (r *runner) httpOnce(srv *proc, row HTTPRow, d time.Duration, script string
 		args = append(args, "--", strconv.Itoa(row.Pipeline))
 	}
 	r.command("http", r.pinned(r.cliCPUs, "wrk", args...)...)
+	cpu0, err := cpuTime(srv.pid())
+	if err != nil {
+		row.Err = err.Error()
+		return row
+	}
 	out, err := r.load(d+time.Minute, "wrk", args...)
+	if err != nil {
+		row.Err = err.Error()
+		return row
+	}
+	cpu1, err := cpuTime(srv.pid())
 	if err != nil {
 		row.Err = err.Error()
 		return row
@@ -124,6 +134,9 @@ func (r *runner) httpOnce(srv *proc, row HTTPRow, d time.Duration, script string
 		return row
 	}
 	row.RPS, row.P50ms, row.P99ms = res.rps, res.p50, res.p99
+	if n := res.rps * d.Seconds(); n > 0 {
+		row.ServerCPUus = float64(cpu1-cpu0) / float64(time.Microsecond) / n
+	}
 	return row
 }
 

@@ -123,7 +123,7 @@ func respSection(b *strings.Builder, rep *Report) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
 	p("## 2. RESP: redis-benchmark -t ping,set,get")
 	p("")
-	p("Every server answers PING, SET and GET from one shared map. `kv` is metal's examples/kv (a fuller command set, expiry included) and `redis` is redis-server with persistence off. Cells: requests a second; the last columns give GET's ratio to std and to redis-server.")
+	p("Every server answers PING, SET and GET from one shared map. `kv` is metal's examples/kv (a fuller command set, expiry included) and `redis` is redis-server with persistence off. Cells: requests a second; then GET's ratio to std and to redis-server, and the server's CPU time per request over the four tests (lower is better). redis-benchmark is one thread on one core: where every server shows the same rate, the client is what ran out, and the CPU column is the comparison that remains.")
 	p("")
 	impls := orderedImpls(func(yield func(string)) {
 		for _, e := range rep.Resp {
@@ -134,8 +134,8 @@ func respSection(b *strings.Builder, rep *Report) {
 		for _, pl := range respPipelines {
 			p("### %d connections, pipeline %d", c, pl)
 			p("")
-			p("| implementation | PING_INLINE | PING_MBULK | SET | GET | GET vs std | GET vs redis |")
-			p("|---|---|---|---|---|---|---|")
+			p("| implementation | PING_INLINE | PING_MBULK | SET | GET | GET vs std | GET vs redis | server CPU µs/req |")
+			p("|---|---|---|---|---|---|---|---|")
 			base, _ := findResp(rep, "std", c, pl)
 			redis, _ := findResp(rep, "redis", c, pl)
 			for _, impl := range impls {
@@ -144,7 +144,7 @@ func respSection(b *strings.Builder, rep *Report) {
 					continue
 				}
 				if row.Err != "" {
-					p("| %s | failed | | | | | |", impl)
+					p("| %s | failed | | | | | | |", impl)
 					continue
 				}
 				line := "| " + impl + " |"
@@ -153,6 +153,7 @@ func respSection(b *strings.Builder, rep *Report) {
 				}
 				line += " " + strings.Trim(ratio(row.RPS["GET"], base.RPS["GET"]), " ()") + " |"
 				line += " " + strings.Trim(ratio(row.RPS["GET"], redis.RPS["GET"]), " ()") + " |"
+				line += fmt.Sprintf(" %.2f |", row.ServerCPUus)
 				p("%s", line)
 			}
 			p("")
@@ -183,7 +184,7 @@ func httpSection(b *strings.Builder, rep *Report) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
 	p("## 3. HTTP plaintext: wrk -c %d", httpConns)
 	p("")
-	p("`GET /` answered `Hello, World!`. gnet, netpoll, evio and metal share one minimal HTTP/1.1 parser (they have no HTTP layer of their own); std is net/http, nbio its nbhttp, fasthttp its own server, nginx a `return 200` location. Cells: requests a second (ratio to std) and latency p99 (per batch when pipelined).")
+	p("`GET /` answered `Hello, World!`. gnet, netpoll, evio and metal share one minimal HTTP/1.1 parser (they have no HTTP layer of their own); std is net/http, nbio its nbhttp, fasthttp its own server, nginx a `return 200` location. Cells: requests a second (ratio to std), latency p99 (per batch when pipelined; wrk samples none at some rates, shown as a dash) and the server's CPU time per request.")
 	p("")
 	p("| implementation | one request at a time | pipelined %d |", httpDepth)
 	p("|---|---|---|")
@@ -203,7 +204,7 @@ func httpSection(b *strings.Builder, rep *Report) {
 			case row.Err != "":
 				line += " failed |"
 			default:
-				line += fmt.Sprintf(" **%s**%s · p99 %s |", count(row.RPS), ratio(row.RPS, base.RPS), us(row.P99ms*1e3))
+				line += fmt.Sprintf(" **%s**%s · p99 %s · %.2f µs CPU/req |", count(row.RPS), ratio(row.RPS, base.RPS), us(row.P99ms*1e3), row.ServerCPUus)
 			}
 		}
 		p("%s", line)
@@ -393,10 +394,10 @@ func summaryTable(rep *Report) string {
 	}
 	p("## Summary")
 	p("")
-	p("Throughput as a ratio to std (higher is better); idle memory per connection and system calls per echoed message as measured (lower is better).")
+	p("Throughput as a ratio to std (higher is better); the server's CPU time per message or request, idle memory per connection and system calls per echoed message as measured (lower is better).")
 	p("")
-	p("| | echo 64 B, 1,000 conns | RESP GET, 50 conns | RESP GET, 50 conns, P16 | HTTP | HTTP, pipelined %d | idle B/conn | syscalls/msg |", httpDepth)
-	p("|---|---|---|---|---|---|---|---|")
+	p("| | echo 64 B, 1,000 conns | its CPU µs/msg | RESP GET, 50 conns | its CPU µs/req | RESP GET, 50 conns, P16 | HTTP | its CPU µs/req | HTTP, pipelined %d | idle B/conn | syscalls/msg |", httpDepth)
+	p("|---|---|---|---|---|---|---|---|---|---|---|")
 	cell := func(v, base float64, ok bool) string {
 		if !ok || v <= 0 || base <= 0 {
 			return ""
@@ -429,11 +430,20 @@ func summaryTable(rep *Report) string {
 		if impl == "metal" {
 			name = "**metal**"
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %s |", name,
+		cpu := func(v float64, ok bool) string {
+			if !ok || v <= 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", name,
 			cell(e.MsgsPerSec, eb.MsgsPerSec, eok && e.Err == ""),
+			cpu(e.ServerCPUus, eok && e.Err == ""),
 			cell(r1.RPS["GET"], r1b.RPS["GET"], r1ok && r1.Err == ""),
+			cpu(r1.ServerCPUus, r1ok && r1.Err == ""),
 			cell(r16.RPS["GET"], r16b.RPS["GET"], r16ok && r16.Err == ""),
 			cell(h1.RPS, h1b.RPS, h1ok && h1.Err == ""),
+			cpu(h1.ServerCPUus, h1ok && h1.Err == ""),
 			cell(h16.RPS, h16b.RPS, h16ok && h16.Err == ""),
 			idle, sys)
 	}

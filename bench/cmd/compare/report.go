@@ -104,7 +104,8 @@ type RespRow struct {
 	Conns, Pipeline int
 	RPS             map[string]float64 // per test, requests a second
 	P50ms           map[string]float64
-	Err             string `json:",omitempty"`
+	ServerCPUus     float64 // the server's CPU time per request, every test
+	Err             string  `json:",omitempty"`
 }
 
 func (e RespRow) summary() string {
@@ -115,7 +116,7 @@ func (e RespRow) summary() string {
 	for _, t := range respTests {
 		parts = append(parts, fmt.Sprintf("%s %s", t, count(e.RPS[t])))
 	}
-	return strings.Join(parts, ", ") + " req/s"
+	return strings.Join(parts, ", ") + fmt.Sprintf(" req/s, server CPU %.2f µs/req", e.ServerCPUus)
 }
 
 // HTTPRow is one wrk run.
@@ -124,14 +125,15 @@ type HTTPRow struct {
 	Conns, Pipeline int
 	RPS             float64
 	P50ms, P99ms    float64
-	Err             string `json:",omitempty"`
+	ServerCPUus     float64 // the server's CPU time per request
+	Err             string  `json:",omitempty"`
 }
 
 func (e HTTPRow) summary() string {
 	if e.Err != "" {
 		return "FAILED: " + e.Err
 	}
-	return fmt.Sprintf("%s req/s, p50 %s, p99 %s", count(e.RPS), us(e.P50ms*1e3), us(e.P99ms*1e3))
+	return fmt.Sprintf("%s req/s, p50 %s, p99 %s, server CPU %.2f µs/req", count(e.RPS), us(e.P50ms*1e3), us(e.P99ms*1e3), e.ServerCPUus)
 }
 
 // IdleRow is one idle-memory measurement.

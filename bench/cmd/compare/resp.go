@@ -118,7 +118,17 @@ func (r *runner) respOnce(srv *proc, row RespRow) RespRow {
 	shown := slices.Clone(args)
 	shown[3] = "$PORT"
 	r.command("resp", r.pinned(r.cliCPUs, "redis-benchmark", shown...)...)
+	cpu0, err := cpuTime(srv.pid())
+	if err != nil {
+		row.Err = err.Error()
+		return row
+	}
 	out, err := r.load(5*time.Minute, "redis-benchmark", args...)
+	if err != nil {
+		row.Err = err.Error()
+		return row
+	}
+	cpu1, err := cpuTime(srv.pid())
 	if err != nil {
 		row.Err = err.Error()
 		return row
@@ -126,7 +136,12 @@ func (r *runner) respOnce(srv *proc, row RespRow) RespRow {
 	row.RPS, row.P50ms, err = parseRedisBenchmarkCSV(out)
 	if err != nil {
 		row.Err = err.Error()
+		return row
 	}
+	// Every test sent -n requests; the connections' setup is in the
+	// time too, the same for every server.
+	requests := float64(r.respRequests(row.Pipeline) * len(respTests))
+	row.ServerCPUus = float64(cpu1-cpu0) / float64(time.Microsecond) / requests
 	return row
 }
 
