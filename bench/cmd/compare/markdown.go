@@ -271,7 +271,7 @@ func syscallSection(b *strings.Builder, rep *Report) {
 	p("")
 	p("Echo of 64 B at %d connections; `perf stat` counts the server's system calls on the kernel's tracepoints over a window in the middle of the run. The floor is 2: one read and one write per message. nanosleep and futex calls are mostly the Go runtime's (sysmon, and waking threads).", syscallConns)
 	p("")
-	p("| implementation | all | vs floor | read(v) | write(v) | epoll_wait | futex | nanosleep | other |")
+	p("| implementation | all | vs floor | read(v) | write(v), send | epoll_wait | futex | nanosleep | other |")
 	p("|---|---|---|---|---|---|---|---|---|")
 	for _, e := range rep.Syscalls {
 		if e.Err != "" {
@@ -279,10 +279,10 @@ func syscallSection(b *strings.Builder, rep *Report) {
 			continue
 		}
 		m := e.PerMsg
-		rd, wr := m["read"]+m["readv"], m["write"]+m["writev"]
+		rd, wr := m["read"]+m["readv"], m["write"]+m["writev"]+m["sendto"]
 		ep := m["epoll_wait"] + m["epoll_pwait"]
 		other := m["all"] - rd - wr - ep - m["futex"] - m["nanosleep"]
-		p("| %s | **%.2f** | +%.0f%% | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f |", e.Impl, m["all"], (m["all"]/2-1)*100, rd, wr, ep, m["futex"], m["nanosleep"], other)
+		p("| %s | **%.2f** | %+.0f%% | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f |", e.Impl, m["all"], (m["all"]/2-1)*100, rd, wr, ep, m["futex"], m["nanosleep"], other)
 	}
 	p("")
 	errorsOf(b, func(yield func(string, string)) {

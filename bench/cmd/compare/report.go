@@ -166,7 +166,7 @@ func (e SyscallRow) summary() string {
 		return "FAILED: " + e.Err
 	}
 	return fmt.Sprintf("%.2f system calls per message (read %.2f, write %.2f, epoll %.3f, futex %.3f, nanosleep %.3f)",
-		e.PerMsg["all"], e.PerMsg["read"]+e.PerMsg["readv"], e.PerMsg["write"]+e.PerMsg["writev"],
+		e.PerMsg["all"], e.PerMsg["read"]+e.PerMsg["readv"], e.PerMsg["write"]+e.PerMsg["writev"]+e.PerMsg["sendto"],
 		e.PerMsg["epoll_wait"]+e.PerMsg["epoll_pwait"], e.PerMsg["futex"], e.PerMsg["nanosleep"])
 }
 

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -25,6 +24,7 @@ var syscallEvents = []struct{ col, event string }{
 	{"all", "raw_syscalls:sys_enter"},
 	{"read", "syscalls:sys_enter_read"},
 	{"write", "syscalls:sys_enter_write"},
+	{"sendto", "syscalls:sys_enter_sendto"},
 	{"readv", "syscalls:sys_enter_readv"},
 	{"writev", "syscalls:sys_enter_writev"},
 	{"epoll_wait", "syscalls:sys_enter_epoll_wait"},
@@ -94,13 +94,18 @@ func (r *runner) syscallsOnce(impl string, window time.Duration) SyscallRow {
 	for i, e := range syscallEvents {
 		events[i] = e.event
 	}
-	perfArgs := []string{"stat", "-x", ",", "-e", strings.Join(events, ","), "-p", strconv.Itoa(srv.pid()), "--", "sleep", strconv.FormatFloat(window.Seconds(), 'f', -1, 64)}
+	// perf counts while its command runs; the command marks both ends of
+	// the window in the load client's count, so the two match.
+	secs := strconv.FormatFloat(window.Seconds(), 'f', -1, 64)
+	mark := func(pid string) string {
+		return fmt.Sprintf("kill -USR1 %s; sleep %s; kill -USR1 %s", pid, secs, pid)
+	}
+	perfArgs := []string{"stat", "-x", ",", "-e", strings.Join(events, ","), "-p", strconv.Itoa(srv.pid()), "--", "sh", "-c", mark(strconv.Itoa(load.Process.Pid))}
 	shown := slices.Clone(perfArgs)
 	shown[slices.Index(shown, "-p")+1] = "$SERVER_PID"
+	shown[len(shown)-1] = "'" + mark("$LOAD_PID") + "'"
 	r.command("syscalls", append([]string{"perf"}, shown...)...)
-	_ = load.Process.Signal(syscall.SIGUSR1)
 	perfOut, perfErr := exec.CommandContext(r.ctx, "perf", perfArgs...).CombinedOutput()
-	_ = load.Process.Signal(syscall.SIGUSR1)
 	if err := load.Wait(); err != nil {
 		row.Err = fmt.Sprintf("echoload: %v; stderr: %s", err, loadErr)
 		return row
