@@ -115,20 +115,30 @@ func chart(rep *Report) string {
 			yield(s)
 		}
 	})
-	yMax := math.Ceil(maxRatio*2) / 2
+	// A log scale: ratios from a quarter to many times std share one
+	// chart, and 2x above std is as tall as 2x below.
+	minRatio := 1.0
+	for _, g := range groups {
+		for _, b := range g.bars {
+			minRatio = min(minRatio, b.ratio)
+		}
+	}
+	lo := math.Floor(math.Log2(min(minRatio, 0.5)))
+	hi := math.Ceil(math.Log2(max(maxRatio, 2)))
 	groupW := float64(maxBars)*barW + gap
 	width := left + float64(max(len(groups), 1))*groupW + 20
 	height := top + plotH + bottom
-	y := func(r float64) float64 { return top + plotH - r/yMax*plotH }
+	y := func(r float64) float64 { return top + plotH - (math.Log2(r)-lo)/(hi-lo)*plotH }
 
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`, width, height, width, height)
 	p(`<rect width="100%%" height="100%%" fill="white"/>`)
-	p(`<text x="%.0f" y="18" font-size="14" font-weight="bold">Throughput relative to Go's net (std = 1), %s</text>`, left, html.EscapeString(rep.Date))
-	for r := 0.0; r <= yMax+1e-9; r += 0.5 {
+	p(`<text x="%.0f" y="18" font-size="14" font-weight="bold">Throughput relative to Go's net (std = 1, log scale), %s</text>`, left, html.EscapeString(rep.Date))
+	for e := lo; e <= hi; e++ {
+		r := math.Exp2(e)
 		p(`<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#e0e0e0"/>`, left, width-20, y(r), y(r))
-		p(`<text x="%.0f" y="%.1f" text-anchor="end">%.1f</text>`, left-6, y(r)+4, r)
+		p(`<text x="%.0f" y="%.1f" text-anchor="end">%gx</text>`, left-6, y(r)+4, r)
 	}
 	p(`<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="4 3"/>`, left, width-20, y(1), y(1))
 	for i, g := range groups {
@@ -140,7 +150,7 @@ func chart(rep *Report) string {
 			}
 			x := x0 + float64(j)*barW
 			p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %.2fx</title></rect>`,
-				x, y(bar.ratio), barW-1, y(0)-y(bar.ratio), color, html.EscapeString(bar.impl), bar.ratio)
+				x, y(bar.ratio), barW-1, top+plotH-y(bar.ratio), color, html.EscapeString(bar.impl), bar.ratio)
 		}
 		cx := x0 + float64(len(g.bars))*barW/2
 		for k, part := range strings.Split(g.label, "|") {

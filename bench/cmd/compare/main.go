@@ -30,7 +30,8 @@
 // Go version and the exact commands in RESULTS.md.
 //
 // -only echo,resp,... runs some scenarios; -impls metal,std,... some
-// implementations; -out DIR writes elsewhere.
+// implementations; -out DIR writes elsewhere. -rewrite measures nothing:
+// it writes RESULTS.md and chart.svg again from results.json.
 package main
 
 import (
@@ -62,10 +63,11 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	quick bool
-	out   string
-	only  []string
-	impls []string
+	quick   bool
+	rewrite bool
+	out     string
+	only    []string
+	impls   []string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -73,6 +75,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	var only, impls string
 	fs.BoolVar(&o.quick, "quick", false, "shorter runs and fewer requests, under 5 minutes in all")
+	fs.BoolVar(&o.rewrite, "rewrite", false, "measure nothing: write RESULTS.md and chart.svg again from results.json")
 	fs.StringVar(&o.out, "out", "", "directory for RESULTS.md, results.json and chart.svg (default: results/ in the bench module)")
 	fs.StringVar(&only, "only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames, ","))
 	fs.StringVar(&impls, "impls", "", "comma-separated implementations to run (default: all); anchors are redis and nginx, metal's examples kv")
@@ -115,6 +118,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer r.cleanup()
+	if o.rewrite {
+		return r.rewrite()
+	}
 	start := time.Now()
 	r.say("machine: %s", r.report.Machine.Summary())
 	r.checkTools()

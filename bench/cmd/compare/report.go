@@ -207,6 +207,18 @@ func us(v float64) string {
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
+// rewrite reads results.json and writes RESULTS.md and chart.svg from it.
+func (r *runner) rewrite() error {
+	b, err := os.ReadFile(filepath.Join(r.out, "results.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, r.report); err != nil {
+		return fmt.Errorf("results.json: %w", err)
+	}
+	return r.write()
+}
+
 // write writes results.json, RESULTS.md and chart.svg.
 func (r *runner) write() error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
