@@ -169,7 +169,8 @@ func run(ctx context.Context, cfg config, out, logs io.Writer) (*report, error) 
 		return nil, err
 	}
 
-	k := &soak{cfg: cfg, out: out}
+	// The sampler and the phases both print: one line at a time.
+	k := &soak{cfg: cfg, out: &lockedWriter{w: out}}
 	k.servers = []*serverRun{
 		{name: "echo", args: cfg.EchoArgs, proto: echoProto{}},
 		{name: "kv", args: cfg.KVArgs, proto: kvProto{}},
@@ -466,4 +467,16 @@ func (k *soak) judge(sr *serverReport) {
 				sr.Name, m.name, g.Last, g.Middle, g.Limit)
 		}
 	}
+}
+
+// lockedWriter lets several goroutines write whole lines to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
