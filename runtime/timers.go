@@ -121,8 +121,14 @@ func (te *timerEntry) cancel() {
 		head := w.cancels.Load()
 		te.next = head
 		if w.cancels.CompareAndSwap(head, te) {
-			return
+			break
 		}
+	}
+	if w.parked.Load() {
+		// A parked owner would hold the entry until its deadline (an
+		// hour, for a request timeout that was not needed): let it take
+		// the entry out now.
+		w.parker.unpark(w.rt.driver)
 	}
 }
 

@@ -330,7 +330,7 @@ func (w *worker) park() {
 	// busy worker's backlog, which a last searcher was to find) gets a
 	// parked worker woken, possibly this one.
 	switch {
-	case rt.stopping.Load() || w.hasOwnWork():
+	case rt.stopping.Load() || w.hasOwnWork() || w.cancels.Load() != nil:
 		w.parker.unpark(rt.driver)
 	case rt.workPending():
 		rt.notifyParked()
