@@ -35,7 +35,11 @@ package main
 // Every error closes the connection after its response: after a malformed
 // head nothing that follows can be trusted to start a request.
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/metalio/metal/internal/httpx"
+)
 
 const (
 	// maxHead bounds a request's head; larger heads get 431.
@@ -167,7 +171,7 @@ func (h *headParser) requestLine(line []byte, start int) error {
 		return errBadRequest
 	}
 	method := line[:sp]
-	if !isToken(method) {
+	if !httpx.IsToken(method) {
 		return errBadRequest
 	}
 	rest := line[sp+1:]
@@ -184,8 +188,8 @@ func (h *headParser) requestLine(line []byte, start int) error {
 	if !validTargetForm(method, target) {
 		return errBadRequest
 	}
-	if len(version) != 8 || string(version[:5]) != "HTTP/" || !isDigit(version[5]) ||
-		version[6] != '.' || !isDigit(version[7]) {
+	if len(version) != 8 || string(version[:5]) != "HTTP/" || !httpx.IsDigit(version[5]) ||
+		version[6] != '.' || !httpx.IsDigit(version[7]) {
 		return errBadRequest
 	}
 	if version[5] != '1' {
@@ -205,48 +209,48 @@ func (h *headParser) field(line []byte) error {
 		return err
 	}
 	switch {
-	case equalFold(name, "host"):
+	case httpx.EqualFold(name, "host"):
 		h.hosts++
-	case equalFold(name, "content-length"):
+	case httpx.EqualFold(name, "content-length"):
 		n, ok := parseContentLength(value)
 		if !ok || (h.lengths > 0 && n != h.contentLength) {
 			return errBadRequest
 		}
 		h.lengths++
 		h.contentLength = n
-	case equalFold(name, "transfer-encoding"):
+	case httpx.EqualFold(name, "transfer-encoding"):
 		h.teSeen = true
 		for rest := value; len(rest) > 0; {
 			var coding []byte
-			coding, rest = nextListElem(rest)
+			coding, rest = httpx.NextListElem(rest)
 			switch {
 			case len(coding) == 0:
 				// Empty list elements are allowed and mean nothing.
 			case h.chunked:
 				h.teErr = errBadRequest // something after chunked
-			case equalFold(coding, "chunked"):
+			case httpx.EqualFold(coding, "chunked"):
 				h.chunked = true
-			case equalFold(coding, "gzip"), equalFold(coding, "x-gzip"),
-				equalFold(coding, "deflate"), equalFold(coding, "compress"),
-				equalFold(coding, "x-compress"):
+			case httpx.EqualFold(coding, "gzip"), httpx.EqualFold(coding, "x-gzip"),
+				httpx.EqualFold(coding, "deflate"), httpx.EqualFold(coding, "compress"),
+				httpx.EqualFold(coding, "x-compress"):
 			default:
 				if h.teErr == nil {
 					h.teErr = errNotImplemented
 				}
 			}
 		}
-	case equalFold(name, "connection"):
+	case httpx.EqualFold(name, "connection"):
 		for rest := value; len(rest) > 0; {
 			var opt []byte
-			opt, rest = nextListElem(rest)
-			if equalFold(opt, "close") {
+			opt, rest = httpx.NextListElem(rest)
+			if httpx.EqualFold(opt, "close") {
 				h.closeConn = true
-			} else if equalFold(opt, "keep-alive") {
+			} else if httpx.EqualFold(opt, "keep-alive") {
 				h.keepAlive = true
 			}
 		}
-	case equalFold(name, "expect"):
-		h.expectContinue = equalFold(value, "100-continue")
+	case httpx.EqualFold(name, "expect"):
+		h.expectContinue = httpx.EqualFold(value, "100-continue")
 	}
 	return nil
 }
@@ -337,7 +341,7 @@ func absolutePath(target []byte) ([]byte, bool) {
 		return nil, false
 	}
 	for _, c := range target[1:i] { // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-		if !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+		if !isAlpha(c) && !httpx.IsDigit(c) && c != '+' && c != '-' && c != '.' {
 			return nil, false
 		}
 	}
@@ -358,10 +362,10 @@ func parseField(line []byte) (name, value []byte, err error) {
 		return nil, nil, errBadRequest // obs-fold, or space before the first name
 	}
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 || !isToken(line[:colon]) {
+	if colon <= 0 || !httpx.IsToken(line[:colon]) {
 		return nil, nil, errBadRequest
 	}
-	value = trimOWS(line[colon+1:])
+	value = httpx.TrimOWS(line[colon+1:])
 	for _, c := range value {
 		if (c < ' ' && c != '\t') || c == 0x7f {
 			return nil, nil, errBadRequest
@@ -377,80 +381,13 @@ func parseContentLength(v []byte) (int64, bool) {
 	}
 	var n int64
 	for _, c := range v {
-		if !isDigit(c) {
+		if !httpx.IsDigit(c) {
 			return 0, false
 		}
 		n = n*10 + int64(c-'0')
 	}
 	return n, n <= maxContentLength
 }
-
-// nextListElem splits the first element off a comma-separated list
-// value and trims it.
-func nextListElem(list []byte) (elem, rest []byte) {
-	if i := bytes.IndexByte(list, ','); i >= 0 {
-		return trimOWS(list[:i]), list[i+1:]
-	}
-	return trimOWS(list), nil
-}
-
-// trimOWS drops spaces and tabs at both ends.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// equalFold reports whether b equals the lower-case ASCII s, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// isToken reports whether b is a non-empty RFC 9110 token.
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenChars[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenChars marks the bytes a token may hold (tchar).
-var tokenChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// isDigit reports whether c is an ASCII digit.
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // isAlpha reports whether c is an ASCII letter.
 func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }

@@ -35,7 +35,11 @@ package plaintext
 // a partial head, so a head arriving a byte at a time is read once, not
 // once per byte.
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/metalio/metal/internal/httpx"
+)
 
 // maxHead bounds a request head; a longer one is answered 431.
 const maxHead = 8 << 10
@@ -161,7 +165,7 @@ func (s *session) incomplete(buf []byte, scanned int) (int, answer) {
 // the line is well formed.
 func (s *session) requestLine(line []byte) answer {
 	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || !isToken(line[:sp]) {
+	if sp <= 0 || !httpx.IsToken(line[:sp]) {
 		return badRequest
 	}
 	method, rest := line[:sp], line[sp+1:]
@@ -175,8 +179,8 @@ func (s *session) requestLine(line []byte) answer {
 			return badRequest
 		}
 	}
-	if len(version) != 8 || string(version[:5]) != "HTTP/" || !isDigit(version[5]) ||
-		version[6] != '.' || !isDigit(version[7]) {
+	if len(version) != 8 || string(version[:5]) != "HTTP/" || !httpx.IsDigit(version[5]) ||
+		version[6] != '.' || !httpx.IsDigit(version[7]) {
 		return badRequest
 	}
 	if version[5] != '1' {
@@ -195,10 +199,10 @@ func (s *session) field(line []byte) answer {
 		return badRequest // obs-fold
 	}
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 || !isToken(line[:colon]) {
+	if colon <= 0 || !httpx.IsToken(line[:colon]) {
 		return badRequest
 	}
-	name, value := line[:colon], trimOWS(line[colon+1:])
+	name, value := line[:colon], httpx.TrimOWS(line[colon+1:])
 	for _, c := range value {
 		if (c < ' ' && c != '\t') || c == 0x7f {
 			return badRequest
@@ -207,16 +211,16 @@ func (s *session) field(line []byte) answer {
 	// The three names that matter have different lengths.
 	switch len(name) {
 	case len("connection"):
-		if equalFold(name, "connection") {
+		if httpx.EqualFold(name, "connection") {
 			for rest := value; len(rest) > 0; {
 				var opt []byte
-				opt, rest = nextListElem(rest)
-				s.closeConn = s.closeConn || equalFold(opt, "close")
-				s.keepAlive = s.keepAlive || equalFold(opt, "keep-alive")
+				opt, rest = httpx.NextListElem(rest)
+				s.closeConn = s.closeConn || httpx.EqualFold(opt, "close")
+				s.keepAlive = s.keepAlive || httpx.EqualFold(opt, "keep-alive")
 			}
 		}
 	case len("content-length"):
-		if equalFold(name, "content-length") {
+		if httpx.EqualFold(name, "content-length") {
 			n, ok := parseContentLength(value)
 			if !ok || (s.lengthSeen && n != s.contentLength) {
 				return badRequest
@@ -224,7 +228,7 @@ func (s *session) field(line []byte) answer {
 			s.lengthSeen, s.contentLength = true, n
 		}
 	case len("transfer-encoding"):
-		if equalFold(name, "transfer-encoding") {
+		if httpx.EqualFold(name, "transfer-encoding") {
 			s.transferCoded = true
 		}
 	}
@@ -258,77 +262,10 @@ func parseContentLength(v []byte) (int64, bool) {
 	}
 	var n int64
 	for _, c := range v {
-		if !isDigit(c) {
+		if !httpx.IsDigit(c) {
 			return 0, false
 		}
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
 }
-
-// nextListElem splits the first element off a comma-separated list value
-// and trims it.
-func nextListElem(list []byte) (elem, rest []byte) {
-	if i := bytes.IndexByte(list, ','); i >= 0 {
-		return trimOWS(list[:i]), list[i+1:]
-	}
-	return trimOWS(list), nil
-}
-
-// trimOWS drops spaces and tabs at both ends.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// equalFold reports whether b equals the lower-case ASCII s, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// isToken reports whether b is a non-empty RFC 9110 token.
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenChars[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenChars marks the bytes a token may hold (tchar).
-var tokenChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// isDigit reports whether c is an ASCII digit.
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
