@@ -32,8 +32,6 @@ package plaintext
 import (
 	"fmt"
 	"net"
-	"slices"
-	"strings"
 
 	"github.com/metalio/metal/bench/servers/internal/peer"
 )
@@ -62,24 +60,15 @@ var starters = map[string]func(addr string) (Server, error){
 
 // Impls returns the names Start accepts, sorted, with "std" (the baseline
 // every ratio is taken against) first.
-func Impls() []string {
-	names := make([]string, 0, len(starters))
-	for name := range starters {
-		if name != "std" {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return append([]string{"std"}, names...)
-}
+func Impls() []string { return peer.Names(starters) }
 
 // Start starts the plaintext server named impl listening on addr
 // (host:port; port 0 picks a free one) and returns once it accepts
 // connections.
 func Start(impl, addr string) (Server, error) {
-	start, ok := starters[impl]
-	if !ok {
-		return nil, fmt.Errorf("plaintext: unknown implementation %q (have: %s)", impl, strings.Join(Impls(), ", "))
+	start, err := peer.Lookup("plaintext", starters, impl)
+	if err != nil {
+		return nil, err
 	}
 	srv, err := start(addr)
 	if err != nil {

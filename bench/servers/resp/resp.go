@@ -31,8 +31,6 @@ package resp
 import (
 	"fmt"
 	"net"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/metalio/metal/bench/servers/internal/peer"
@@ -62,24 +60,15 @@ var starters = map[string]func(addr string, db *Store) (Server, error){
 
 // Impls returns the names Start accepts, sorted, with "std" (the baseline
 // every ratio is taken against) first.
-func Impls() []string {
-	names := make([]string, 0, len(starters))
-	for name := range starters {
-		if name != "std" {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return append([]string{"std"}, names...)
-}
+func Impls() []string { return peer.Names(starters) }
 
 // Start starts the RESP server named impl, with an empty store, listening
 // on addr (host:port; port 0 picks a free one), and returns once it
 // accepts connections.
 func Start(impl, addr string) (Server, error) {
-	start, ok := starters[impl]
-	if !ok {
-		return nil, fmt.Errorf("resp: unknown implementation %q (have: %s)", impl, strings.Join(Impls(), ", "))
+	start, err := peer.Lookup("resp", starters, impl)
+	if err != nil {
+		return nil, err
 	}
 	srv, err := start(addr, NewStore())
 	if err != nil {
