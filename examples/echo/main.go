@@ -32,16 +32,14 @@ package main
 
 import (
 	"context"
-	"expvar"
 	"flag"
 	"log"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
-	goruntime "runtime"
 	"syscall"
+
+	"github.com/metalio/metal/internal/debugvars"
 )
 
 // bufSize is each connection's one buffer. Nothing more is read while an
@@ -56,7 +54,7 @@ func main() {
 	flag.Parse()
 
 	if *debug != "" {
-		if err := serveDebug(*debug); err != nil {
+		if err := debugvars.Serve(*debug, "echo"); err != nil {
 			log.Fatalf("echo: -debug: %v", err)
 		}
 	}
@@ -79,25 +77,4 @@ func main() {
 	if err != nil {
 		log.Fatalf("echo: %v", err)
 	}
-}
-
-// serveDebug serves expvar's /debug/vars on addr from a goroutine of its
-// own, with "goroutines" published beside the memstats and the command
-// line, and logs the address it listens on. It returns once the listener
-// is open, so that the address is logged before the server's first line.
-func serveDebug(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	if expvar.Get("goroutines") == nil {
-		expvar.Publish("goroutines", expvar.Func(func() any { return goruntime.NumGoroutine() }))
-	}
-	log.Printf("echo: debug: serving http://%s/debug/vars", ln.Addr())
-	go func() {
-		mux := http.NewServeMux()
-		mux.Handle("/debug/vars", expvar.Handler())
-		log.Printf("echo: debug: %v", http.Serve(ln, mux))
-	}()
-	return nil
 }

@@ -35,15 +35,13 @@ package main
 
 import (
 	"context"
-	"expvar"
 	"flag"
 	"log"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	goruntime "runtime"
 	"syscall"
+
+	"github.com/metalio/metal/internal/debugvars"
 )
 
 // main parses the flags and serves until SIGINT or SIGTERM.
@@ -55,7 +53,7 @@ func main() {
 	flag.Parse()
 
 	if *debug != "" {
-		if err := serveDebug(*debug); err != nil {
+		if err := debugvars.Serve(*debug, "kv"); err != nil {
 			log.Fatalf("kv: -debug: %v", err)
 		}
 	}
@@ -71,25 +69,4 @@ func main() {
 	if err != nil {
 		log.Fatalf("kv: %v", err)
 	}
-}
-
-// serveDebug serves expvar's /debug/vars on addr from a goroutine of its
-// own, with "goroutines" published beside the memstats and the command
-// line, and logs the address it listens on. It returns once the listener
-// is open, so that the address is logged before the server's first line.
-func serveDebug(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	if expvar.Get("goroutines") == nil {
-		expvar.Publish("goroutines", expvar.Func(func() any { return goruntime.NumGoroutine() }))
-	}
-	log.Printf("kv: debug: serving http://%s/debug/vars", ln.Addr())
-	go func() {
-		mux := http.NewServeMux()
-		mux.Handle("/debug/vars", expvar.Handler())
-		log.Printf("kv: debug: %v", http.Serve(ln, mux))
-	}()
-	return nil
 }
