@@ -50,10 +50,14 @@ func (e *metalEchoConn) Poll(cx *task.Context) (struct{}, bool) {
 				}
 				e.off += res.Value
 			}
-			metalBufs.Put(e.buf)
-			e.buf = nil
 		}
-		b := metalBufs.Get().(*[]byte)
+		// The buffer just written from serves the next read; one is
+		// borrowed only when there was none.
+		b := e.buf
+		e.buf = nil
+		if b == nil {
+			b = metalBufs.Get().(*[]byte)
+		}
 		res, ok := e.c.PollRead(cx, *b)
 		if !ok || res.Err != nil {
 			metalBufs.Put(b)
