@@ -181,7 +181,7 @@ func run(ctx context.Context, cfg config, out, logs io.Writer) (*report, error) 
 			return nil, err
 		}
 		defer s.proc.kill()
-		fmt.Fprintf(out, "%s: serving %s, pid %d, vars %s\n", s.name, s.proc.addr, s.proc.pid(), s.proc.vars)
+		fmt.Fprintf(k.out, "%s: serving %s, pid %d, vars %s\n", s.name, s.proc.addr, s.proc.pid(), s.proc.vars)
 	}
 
 	k.t0 = time.Now()
@@ -199,7 +199,7 @@ func run(ctx context.Context, cfg config, out, logs io.Writer) (*report, error) 
 	sampler.Go(func() { k.sample(samplerDone) })
 
 	k.enter(phaseWarmup)
-	fmt.Fprintf(out, "warm-up: %d steady connections per server for %v\n", cfg.SteadyConns, cfg.Warmup)
+	fmt.Fprintf(k.out, "warm-up: %d steady connections per server for %v\n", cfg.SteadyConns, cfg.Warmup)
 	k.load(ctx, cfg.Warmup, false, cfg.Seed, phaseBaseline)
 	for i, r := range k.settleAll(phaseBaseline, func(s *serverRun, smp Sample) bool {
 		return smp.FDs <= s.start.FDs+fdMargin
@@ -215,12 +215,12 @@ func run(ctx context.Context, cfg config, out, logs io.Writer) (*report, error) 
 
 	if ctx.Err() == nil {
 		k.enter(phaseSoak)
-		fmt.Fprintf(out, "soak: %d steady connections and %d churn workers per server for %v\n", cfg.SteadyConns, cfg.ChurnWorkers, cfg.Duration)
+		fmt.Fprintf(k.out, "soak: %d steady connections and %d churn workers per server for %v\n", cfg.SteadyConns, cfg.ChurnWorkers, cfg.Duration)
 		k.load(ctx, cfg.Duration, true, cfg.Seed+1, phaseSettle)
 	} else {
 		k.enter(phaseSettle)
 	}
-	fmt.Fprintln(out, "settle: load stopped, waiting for descriptors and goroutines to return to the baseline")
+	fmt.Fprintln(k.out, "settle: load stopped, waiting for descriptors and goroutines to return to the baseline")
 	for i, r := range k.settleAll(phaseEnd, func(s *serverRun, smp Sample) bool {
 		return smp.FDs <= s.baseline.FDs+fdMargin && smp.Goroutines <= s.baseline.Goroutines+goroutineMargin
 	}) {
