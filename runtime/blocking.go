@@ -46,6 +46,7 @@ func (p *blockingPool) Schedule(t *task.Task) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
+		t.Shutdown(ErrShutdown)
 		return
 	}
 	if p.n < p.max {
@@ -107,12 +108,17 @@ func (p *blockingPool) live() int {
 }
 
 // shutdown waits for the running blocking work to return. Queued work was
-// cancelled with the other tasks.
+// cancelled with the other tasks (blocking tasks join the live set at
+// once, see SpawnBlocking); what is still queued is cancelled here too.
 func (p *blockingPool) shutdown() {
 	p.mu.Lock()
 	p.closed = true
+	backlog := p.backlog
 	p.backlog = nil
 	p.mu.Unlock()
+	for _, t := range backlog {
+		t.Shutdown(ErrShutdown)
+	}
 	close(p.quit)
 	p.wg.Wait()
 }
@@ -126,7 +132,10 @@ func SpawnBlocking[T any](rt *Runtime, fn func() T) *task.JoinHandle[T] {
 		f = task.FutureFunc[T](func(*task.Context) (T, bool) { return fn(), true })
 	}
 	t, h := task.New(f, rt.blocking)
-	if !rt.own(t, 0) {
+	// Added to the live set at once, not watched: a blocking task never
+	// waits, so it would never join, and the pool's backlog is no queue
+	// Shutdown drains before it cancels the live set.
+	if !rt.own(t, 0, false) {
 		return h
 	}
 	rt.blocking.Schedule(t)

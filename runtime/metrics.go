@@ -39,7 +39,7 @@ func (w *worker) publish() {
 	p.forcedYields.Store(c.forcedYields)
 	p.timersFired.Store(c.timersFired)
 	p.localDepth.Store(int64(w.local.Len()))
-	p.timers.Store(w.wheelLen.Load())
+	p.timers.Store(int64(w.wheel.Len()))
 }
 
 // WorkerMetrics are one worker's counters since New.
@@ -60,7 +60,7 @@ type WorkerMetrics struct {
 type Metrics struct {
 	Workers      []WorkerMetrics `json:"workers"`
 	InjectDepth  int             `json:"inject_depth"`  // tasks in the inject queue
-	LiveTasks    int             `json:"live_tasks"`    // spawned and not complete
+	LiveTasks    int             `json:"live_tasks"`    // not complete, and waited at least once (a task queued for its first poll is in the queue depths)
 	IOSources    int             `json:"io_sources"`    // registered IO
 	BlockingLive int             `json:"blocking_live"` // goroutines of the blocking pool
 	Searching    int             `json:"searching"`     // workers searching for work

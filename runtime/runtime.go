@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	goruntime "runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/metalio/metal/queue"
 	"github.com/metalio/metal/task"
@@ -124,7 +125,8 @@ func (s *scheduler) Schedule(t *task.Task) {
 		return
 	}
 	if !rt.inject.Push(t) {
-		return // shutting down: the task was cancelled with the rest
+		t.Shutdown(ErrShutdown) // the workers are gone
+		return
 	}
 	rt.notifyParked()
 }
@@ -141,29 +143,49 @@ func (rt *Runtime) notifyParked() {
 // After Shutdown began, the handle's error matches ErrShutdown.
 func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
-	if !rt.own(t, 0) {
+	if !rt.own(t, 0, true) {
 		return h
 	}
 	rt.sched.Schedule(t)
 	return h
 }
 
-// own adds t to the runtime's live tasks, or, after Shutdown began, ends
-// it with ErrShutdown and reports false. The set is sharded to keep
-// spawners and completers off one lock; a task spawned from a worker
-// (hint != 0) goes to a shard of that worker's, since it usually
-// completes there too.
-func (rt *Runtime) own(t *task.Task, hint uint32) bool {
-	i := t.ID()
+// own makes t one of the runtime's live tasks, or, after Shutdown began,
+// ends it with ErrShutdown and reports false. The task only joins its set
+// the first time it waits (Watch), so a task that completes in its first
+// poll never takes the set's lock; until then it is in a queue, which
+// Shutdown drains. The set is sharded to keep spawners and completers off
+// one lock; a task spawned from a worker (hint != 0) goes to a shard of
+// that worker's, since it usually completes there too. With watch false
+// the task joins the set at once (task.Set.Add).
+func (rt *Runtime) own(t *task.Task, hint uint32, watch bool) bool {
+	i := shardHash(t)
 	if hint != 0 {
 		per := uint64(len(rt.tasks) / len(rt.workers))
 		i = uint64(hint-1)*per + i%per
 	}
-	if rt.closed.Load() || !rt.tasks[i&rt.mask].Add(t) {
+	if rt.closed.Load() {
 		t.Shutdown(ErrShutdown)
 		return false
 	}
+	set := &rt.tasks[i&rt.mask]
+	if !watch {
+		if !set.Add(t) {
+			t.Shutdown(ErrShutdown)
+			return false
+		}
+		return true
+	}
+	set.Watch(t)
 	return true
+}
+
+// shardHash spreads tasks over the shards of the live set by address (the
+// garbage collector does not move heap objects): drawing a task ID instead
+// would make every spawn on every worker write one shared counter.
+func shardHash(t *task.Task) uint64 {
+	// Fibonacci hashing; the top bits are the well-mixed ones.
+	return (uint64(uintptr(unsafe.Pointer(t))) * 0x9e3779b97f4a7c15) >> 32
 }
 
 // SpawnFrom is Spawn for a task of rt to call from its Poll, with the
@@ -182,7 +204,7 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 			hint = parent.Hint()
 		}
 	}
-	if !rt.own(t, hint) {
+	if !rt.own(t, hint, true) {
 		return h
 	}
 	t.SetHint(hint)
@@ -229,7 +251,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 			rt.wg.Wait()
 			rt.blocking.shutdown()
 			rt.inject.Close()
-			rt.inject.Drain(func(*task.Task) {})
+			rt.inject.Drain(shutdownTask)
 			rt.driver.shutdown()
 			close(rt.done)
 		}()
@@ -241,6 +263,11 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("runtime: shutdown: %w", ctx.Err())
 	}
 }
+
+// shutdownTask cancels a task Shutdown found in a queue. A task waiting
+// for its first poll is in no live set (they are watched, see task.Set),
+// so only the queues can hand it to Shutdown.
+func shutdownTask(t *task.Task) { t.Shutdown(ErrShutdown) }
 
 // Done returns a channel closed when Shutdown has finished.
 func (rt *Runtime) Done() <-chan struct{} { return rt.done }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	goruntime "runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,4 +118,150 @@ func TestShutdownCancelsThousandsOfPendingTasks(t *testing.T) {
 	requireGoroutinesBackTo(t, before)
 	require.Equal(t, fds, testutil.OpenFds(t), "the poller's fds are closed")
 	t.Logf("polled %d of %d before shutdown", polled.Load(), n)
+}
+
+// gateSpawner spawns n tasks from its poll (onto its worker's LIFO slot
+// and ring) and then blocks its worker until gate closes, so that what it
+// spawned is still queued when Shutdown comes.
+type gateSpawner struct {
+	rt      *runtime.Runtime
+	n       int
+	polled  *atomic.Int64
+	hs      []*task.JoinHandle[int]
+	started chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gateSpawner) Poll(cx *task.Context) (int, bool) {
+	for range g.n {
+		g.hs = append(g.hs, runtime.SpawnFrom(g.rt, cx, task.Future[int](task.FutureFunc[int](func(*task.Context) (int, bool) {
+			g.polled.Add(1)
+			return 1, true
+		}))))
+	}
+	g.started <- struct{}{}
+	<-g.gate
+	return 0, true
+}
+
+// A task waiting for its first poll is in no live set (task.Set.Watch):
+// Shutdown reaches it through the queues it sits in. Both workers are held
+// inside a poll while tasks pile up in their LIFO slots, rings and the
+// inject queue; Shutdown must still end every one of them.
+func TestShutdownCancelsTasksQueuedForTheirFirstPoll(t *testing.T) {
+	before := goruntime.NumGoroutine()
+	rt, err := runtime.New(runtime.WithWorkers(2))
+	require.NoError(t, err)
+	var polled atomic.Int64
+	gate := make(chan struct{})
+	var spawners []*gateSpawner
+	var hs []*task.JoinHandle[int]
+	for range rt.Workers() {
+		g := &gateSpawner{rt: rt, n: 1000, polled: &polled, started: make(chan struct{}), gate: gate}
+		spawners = append(spawners, g)
+		hs = append(hs, runtime.Spawn(rt, task.Future[int](g)))
+		<-g.started // this worker is now held, so the next spawner goes to the other
+	}
+	for range 1000 {
+		hs = append(hs, runtime.Spawn(rt, task.Future[int](task.FutureFunc[int](func(*task.Context) (int, bool) {
+			polled.Add(1)
+			return 1, true
+		}))))
+	}
+	done := make(chan error, 1)
+	go func() { done <- rt.Shutdown(context.Background()) }()
+	// Let Shutdown close the live sets and ask the workers to stop before
+	// they come back from the held polls.
+	require.Eventually(t, func() bool {
+		_, err := runtime.Spawn(rt, ready(0)).Wait()
+		return errors.Is(err, runtime.ErrShutdown)
+	}, 10*time.Second, time.Millisecond)
+	close(gate)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	for _, g := range spawners {
+		hs = append(hs, g.hs...)
+	}
+	cancelled, ran := 0, 0
+	for _, h := range hs {
+		require.True(t, h.IsFinished(), "every task ended by the time Shutdown returned")
+		v, err := h.Wait()
+		if err != nil {
+			require.ErrorIs(t, err, runtime.ErrShutdown)
+			cancelled++
+		}
+		ran += v
+	}
+	t.Logf("%d tasks: %d polled, %d cancelled in their queues", len(hs), polled.Load(), cancelled)
+	require.Equal(t, int(polled.Load()), ran, "a task polled to completion kept its value")
+	require.Equal(t, len(hs)-len(spawners), ran+cancelled)
+	// The 1,000 in the inject queue and the last spawner's 1,000 could
+	// not run: every worker was held (the first spawner's may have been
+	// stolen by the second worker before it took the second spawner).
+	require.GreaterOrEqual(t, cancelled, 2000, "the queued tasks were cancelled, not run")
+	requireGoroutinesBackTo(t, before)
+}
+
+// Spawns from tasks and from goroutines race with Shutdown: whichever
+// side wins, every handle ends, with its value or ErrShutdown.
+func TestSpawnsRacingShutdownAllEnd(t *testing.T) {
+	for round := range 20 {
+		rt, err := runtime.New(runtime.WithWorkers(2))
+		require.NoError(t, err)
+		var mu sync.Mutex
+		var hs []*task.JoinHandle[int]
+		keep := func(h *task.JoinHandle[int]) {
+			mu.Lock()
+			hs = append(hs, h)
+			mu.Unlock()
+		}
+		// A task that spawns a child from every poll and yields, until
+		// its spawns fail.
+		var spawner task.FutureFunc[int]
+		spawner = func(cx *task.Context) (int, bool) {
+			h := runtime.SpawnFrom(rt, cx, task.Future[int](task.FutureFunc[int](func(*task.Context) (int, bool) { return 1, true })))
+			keep(h)
+			if h.IsFinished() {
+				if _, err := h.Wait(); errors.Is(err, runtime.ErrShutdown) {
+					return 0, true
+				}
+			}
+			cx.Waker().Wake()
+			return 0, false
+		}
+		for range 4 {
+			keep(runtime.Spawn(rt, task.Future[int](spawner)))
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				for {
+					h := runtime.Spawn(rt, ready(1))
+					keep(h)
+					if h.IsFinished() {
+						if _, err := h.Wait(); errors.Is(err, runtime.ErrShutdown) {
+							return
+						}
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond) // vary where Shutdown lands
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		require.NoError(t, rt.Shutdown(ctx))
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		for _, h := range hs {
+			require.True(t, h.IsFinished(), "round %d: a handle never ended", round)
+			if _, err := h.Wait(); err != nil {
+				require.ErrorIs(t, err, runtime.ErrShutdown)
+			}
+		}
+		mu.Unlock()
+	}
 }

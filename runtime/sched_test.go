@@ -389,3 +389,30 @@ func TestMetricsAreExportedThroughExpvar(t *testing.T) {
 	require.Contains(t, s, `"workers":[`)
 	require.Contains(t, s, `"polls":`)
 }
+
+func TestShutdownCancelsQueuedBlockingWork(t *testing.T) {
+	rt, err := runtime.New(runtime.WithMaxBlocking(1))
+	require.NoError(t, err)
+	release, started := make(chan struct{}), make(chan struct{})
+	first := runtime.SpawnBlocking(rt, func() int { close(started); <-release; return 1 })
+	<-started
+	var queued []*task.JoinHandle[int]
+	var ran atomic.Int32
+	for range 5 {
+		queued = append(queued, runtime.SpawnBlocking(rt, func() int { ran.Add(1); return 2 }))
+	}
+	done := make(chan error, 1)
+	go func() { done <- rt.Shutdown(context.Background()) }()
+	require.Eventually(t, func() bool { return queued[0].IsFinished() }, 10*time.Second, time.Millisecond,
+		"Shutdown cancels the backlog without waiting for the running function")
+	close(release)
+	require.NoError(t, <-done)
+	v, err := first.Wait()
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	for _, h := range queued {
+		_, err := h.Wait()
+		require.ErrorIs(t, err, runtime.ErrShutdown)
+	}
+	require.Zero(t, ran.Load())
+}

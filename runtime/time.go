@@ -59,7 +59,7 @@ func (s *SleepFuture) Reset(d time.Duration) {
 	s.Drop()
 	s.d, s.absolute = d, false
 	s.state = sleepNew
-	s.fell.Store(false)
+	s.clearFell()
 }
 
 // ResetUntil makes s a new sleep until t, dropping the one under way.
@@ -67,7 +67,16 @@ func (s *SleepFuture) ResetUntil(t time.Time) {
 	s.Drop()
 	s.until, s.absolute = t, true
 	s.state = sleepNew
-	s.fell.Store(false)
+	s.clearFell()
+}
+
+// clearFell forgets a fallback timer's firing. The store is a full fence
+// on most machines, and Reset is on the request-timeout path: skip it when
+// there is nothing to clear.
+func (s *SleepFuture) clearFell() {
+	if s.fell.Load() {
+		s.fell.Store(false)
+	}
 }
 
 // Poll completes once the sleep is over.

@@ -62,17 +62,21 @@ type timerEntry struct {
 // register puts te in w's wheel at deadline, on w's goroutine. te must be
 // idle (usable reports whether it is).
 func (te *timerEntry) register(w *worker, deadline uint64, wk task.Waker) {
-	// Under the lock: the worker that last fired te may still be reading
-	// the old waker (processTimers), after te already reads as fired and
-	// the task that owns it has armed it again.
-	te.mu.Lock()
-	te.waker = wk
-	te.mu.Unlock()
+	// The waker is written under the lock: the worker that last fired te
+	// may still be reading the old one (processTimers), after te already
+	// reads as fired and the task that owns it has armed it again.
+	// Only the entry's user (this poll, or an earlier poll of the same
+	// future) writes the waker, so reading it here needs no lock; the lock
+	// is for the write, which a re-arm by the same task skips.
+	if !te.waker.WillWake(wk) {
+		te.mu.Lock()
+		te.waker = wk
+		te.mu.Unlock()
+	}
 	te.node.Value = te
 	te.owner = w
 	te.state.Store(entryRegistered)
 	w.wheel.Insert(&te.node, deadline)
-	w.wheelLen.Store(int64(w.wheel.Len()))
 }
 
 // usable reports whether te can be registered on w now: it is idle, or
@@ -145,7 +149,6 @@ func (w *worker) removeCancelled() {
 		te.state.Store(entryIdle)
 		te = next
 	}
-	w.wheelLen.Store(int64(w.wheel.Len()))
 }
 
 // maxTimerMoves bounds the entries one processTimers moves between the
@@ -176,7 +179,6 @@ func (w *worker) processTimers() int {
 			n++
 		}
 	}
-	w.wheelLen.Store(int64(w.wheel.Len()))
 	w.counters.timersFired += uint64(n)
 	return n
 }

@@ -66,9 +66,8 @@ type worker struct {
 	parker *parker
 	parked atomic.Bool // true from just before parking until awake
 
-	wheel    timer.Wheel[*timerEntry]   // owner only; see timers.go
-	wheelLen atomic.Int64               // entries in wheel, for metrics
-	cancels  atomic.Pointer[timerEntry] // timers cancelled from anywhere
+	wheel   timer.Wheel[*timerEntry]   // owner only; see timers.go
+	cancels atomic.Pointer[timerEntry] // timers cancelled from anywhere
 
 	// Owner-only state.
 	current   *task.Task // the task being polled, for SpawnFrom
@@ -281,10 +280,17 @@ func (w *worker) scheduleRemote(t *task.Task) {
 	rt := w.rt
 	if old := w.lifo.Swap(t); old != nil {
 		if !w.remote.Push(old) {
-			return // shutting down
+			// w has exited (see exit): nobody will run what sits in its
+			// slot, so cancel that too.
+			old.Shutdown(ErrShutdown)
+			w.dropLIFO()
+			return
 		}
 		// A backlog behind a busy worker: let an idle one steal it.
 		rt.notifyParked()
+	} else if w.remote.IsClosed() {
+		w.dropLIFO() // w exited before or while t went in
+		return
 	}
 	if w.parked.Load() {
 		w.parker.unpark(rt.driver)
@@ -378,13 +384,27 @@ func (w *worker) handOffDriver() {
 
 // exit drops what is left in this worker's queues: every task was shut
 // down by then, so the entries are stale.
+//
+// Tasks still queued are cancelled: one waiting for its first poll is in no
+// live set, so Shutdown's Close did not reach it. The remote queue closes
+// first, so a scheduleRemote racing with exit either finds it closed and
+// cancels what it put in the LIFO slot itself, or put it there before the
+// slot is emptied here.
 func (w *worker) exit() {
-	w.lifo.Store(nil)
-	for w.local.Pop() != nil {
-	}
 	w.remote.Close()
-	w.remote.Drain(func(*task.Task) {})
+	w.dropLIFO()
+	for t := w.local.Pop(); t != nil; t = w.local.Pop() {
+		t.Shutdown(ErrShutdown)
+	}
+	w.remote.Drain(shutdownTask)
 	w.publish()
+}
+
+// dropLIFO cancels the task in the LIFO slot of a worker that has exited.
+func (w *worker) dropLIFO() {
+	if t := w.lifo.Swap(nil); t != nil {
+		t.Shutdown(ErrShutdown)
+	}
 }
 
 // random is a xorshift step, for choosing where to start stealing.

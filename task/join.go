@@ -60,7 +60,7 @@ func (h *JoinHandle[T]) finish(s state) {
 func (h *JoinHandle[T]) Task() *Task { return &h.task }
 
 // ID returns the task's ID.
-func (h *JoinHandle[T]) ID() uint64 { return h.task.id }
+func (h *JoinHandle[T]) ID() uint64 { return h.task.ID() }
 
 // IsFinished reports whether the task has its result.
 func (h *JoinHandle[T]) IsFinished() bool { return h.task.IsComplete() }

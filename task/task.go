@@ -80,7 +80,10 @@ const (
 // Task is a spawned future as its executor sees it.
 type Task struct {
 	state stateWord
-	id    uint64
+	// id is 0 until ID first asks for it, then the task's number. Drawn
+	// lazily because one counter shared by every spawn on every worker
+	// costs a contended cache line per spawn, and few tasks are ever asked.
+	id    atomic.Uint64
 	body  body
 	sched Scheduler
 	cx    Context // the one Context every poll of this task uses
@@ -94,6 +97,10 @@ type Task struct {
 	// fetched: the JoinHandle has read the result (a Future is polled to
 	// completion once). The handle's field, kept here in hint's word too.
 	fetched bool
+	// joined: the task is (or was, until Close) in set's list. Read and
+	// written only by whoever holds the running bit, or by Add before the
+	// task is first queued.
+	joined bool
 
 	set        *Set // the Set the task was added to, if any; set before it is queued
 	prev, next *Task
@@ -121,7 +128,6 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	h := &JoinHandle[T]{future: f}
 	t := &h.task
 	t.state = newStateWord(stInitial)
-	t.id = nextID.Inc()
 	t.body = h
 	t.sched = s
 	t.cx.waker = Waker{w: t}
@@ -130,7 +136,15 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 }
 
 // ID returns a number unique to the task in this process.
-func (t *Task) ID() uint64 { return t.id }
+func (t *Task) ID() uint64 {
+	if id := t.id.Load(); id != 0 {
+		return id
+	}
+	// Two callers may race to draw one: the first to store wins, and the
+	// other's number is never used.
+	t.id.CompareAndSwap(0, nextID.Inc())
+	return t.id.Load()
+}
 
 // Hint returns the number the executor last stored with SetHint (0 at
 // first): the runtime keeps there the worker that last ran the task, to
@@ -176,6 +190,10 @@ func (t *Task) Run() Outcome {
 		t.complete()
 		return Done
 	}
+	if !t.joined && t.set != nil && !t.join() {
+		t.cancel() // the set closed: the executor is stopping
+		return Done
+	}
 	switch t.state.toIdle() {
 	case idleNotified:
 		if t.cx.forced {
@@ -210,7 +228,7 @@ func (t *Task) cancel() {
 
 func (t *Task) complete() {
 	s := t.state.toComplete()
-	if t.set != nil {
+	if t.joined {
 		t.set.remove(t)
 	}
 	t.body.finish(s)
@@ -237,22 +255,62 @@ func (t *Task) Shutdown(err error) {
 // Set is the set of live tasks an executor owns, so it can cancel them all
 // when it stops. Adding and removing are O(1) and allocate nothing; a task
 // leaves its set by itself when it completes. The zero Set is empty and open.
+//
+// A task enters its set in one of two ways. Add puts it in at once, before
+// it is first queued, so the set holds every task spawned and not complete.
+// Watch only names the set; the task puts itself in the first time a poll
+// leaves it waiting (while its runner still owns it, so no wake can slip
+// between). A task that completes in its first poll never touches the
+// set's lock, but the set no longer sees tasks queued for their first
+// poll: an executor that uses Watch must Shutdown every task left in its
+// queues when it stops, and every task it fails to queue.
 type Set struct {
 	mu     sync.Mutex
 	head   *Task
 	n      int
 	closed bool
+	err    error // Close's; the error of a watched task that waits after it
+}
+
+// Watch makes s the set t joins when a poll first leaves it waiting (see
+// Set). Call it before t is first queued, at most once, and instead of Add.
+func (s *Set) Watch(t *Task) { t.set = s }
+
+// join puts a watched task in its set, whose first poll has just returned
+// pending. If the set is closed it records the set's error as the task's
+// cancellation and reports false; the caller, the runner, then cancels it.
+func (t *Task) join() bool {
+	s := t.set
+	s.mu.Lock()
+	if s.closed {
+		err := s.err
+		s.mu.Unlock()
+		t.cancelErr.CompareAndSwap(nil, &err)
+		return false
+	}
+	s.link(t)
+	s.mu.Unlock()
+	t.joined = true
+	return true
 }
 
 // Add puts t in the set. It returns false, leaving t out, once the set is
 // closed. Call it before t is first queued, and at most once per task.
 func (s *Set) Add(t *Task) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false
 	}
 	t.set = s
+	t.joined = true
+	s.link(t)
+	s.mu.Unlock()
+	return true
+}
+
+// link puts t at the head of the list. mu held.
+func (s *Set) link(t *Task) {
 	t.inSet = true
 	t.prev = nil
 	t.next = s.head
@@ -261,7 +319,6 @@ func (s *Set) Add(t *Task) bool {
 	}
 	s.head = t
 	s.n++
-	return true
 }
 
 func (s *Set) remove(t *Task) {
@@ -290,11 +347,13 @@ func (s *Set) Len() int {
 	return s.n
 }
 
-// Close closes the set, so Add fails from now on, and calls Shutdown(err)
-// on every task in it.
+// Close closes the set, so Add fails from now on and a watched task that
+// would wait is cancelled with err instead, and calls Shutdown(err) on
+// every task in it.
 func (s *Set) Close(err error) {
 	s.mu.Lock()
 	s.closed = true
+	s.err = err
 	list := s.head
 	s.head = nil
 	s.n = 0

@@ -230,6 +230,37 @@ func TestCompletedTaskLeavesItsSet(t *testing.T) {
 	require.Equal(t, 0, s.Len())
 }
 
+func TestWatchedTaskJoinsItsSetOnlyWhenItWaits(t *testing.T) {
+	e := &coreExec{}
+	var s Set
+	quick, _ := New(readyOf(1), e)
+	s.Watch(quick)
+	waiter := &dropCounter{}
+	slow, slowH := New(Future[int](waiter), e)
+	s.Watch(slow)
+	e.Schedule(quick)
+	e.Schedule(slow)
+	require.Zero(t, s.Len(), "watching takes no place in the set")
+	e.drain()
+	require.True(t, quick.IsComplete())
+	require.Equal(t, 1, s.Len(), "only the task that waits joined")
+
+	// Close cancels the waiting one; a watched task that would wait after
+	// the close is cancelled with the set's error instead of joining.
+	late, lateH := New(Future[int](&dropCounter{}), e)
+	s.Watch(late)
+	e.Schedule(late)
+	errStop := errors.New("stop")
+	s.Close(errStop)
+	_, err := slowH.Wait()
+	require.ErrorIs(t, err, errStop)
+	require.Equal(t, 1, waiter.drops)
+	require.Equal(t, Done, e.next().Run())
+	_, err = lateH.Wait()
+	require.ErrorIs(t, err, errStop)
+	require.Zero(t, s.Len())
+}
+
 func TestJoinHandleAsFutureWakesTheJoiner(t *testing.T) {
 	e := &coreExec{}
 	var inner Waker
