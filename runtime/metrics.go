@@ -13,18 +13,21 @@ import (
 // and a snapshot is at most 61 polls behind a busy worker.
 
 type counters struct {
-	polls        uint64
-	lifoPolls    uint64
-	steals       uint64 // tasks taken from other workers
-	stealOps     uint64 // successful steal operations
-	parks        uint64
-	ioEvents     uint64
-	forcedYields uint64
-	timersFired  uint64
+	polls         uint64
+	lifoPolls     uint64
+	steals        uint64 // tasks taken from other workers
+	stealOps      uint64 // successful steal operations
+	parks         uint64
+	ioEvents      uint64
+	forcedYields  uint64
+	timersFired   uint64
+	rescues       uint64 // times it found another worker stuck
+	timersRescued uint64 // timers it fired for stuck workers
 }
 
 type publishedCounters struct {
 	polls, lifoPolls, steals, stealOps, parks, ioEvents, forcedYields, timersFired atomic.Uint64
+	rescues, timersRescued                                                         atomic.Uint64
 	localDepth, timers                                                             atomic.Int64
 }
 
@@ -38,8 +41,10 @@ func (w *worker) publish() {
 	p.ioEvents.Store(c.ioEvents)
 	p.forcedYields.Store(c.forcedYields)
 	p.timersFired.Store(c.timersFired)
+	p.rescues.Store(c.rescues)
+	p.timersRescued.Store(c.timersRescued)
 	p.localDepth.Store(int64(w.local.Len()))
-	p.timers.Store(int64(w.wheel.Len()))
+	p.timers.Store(int64(w.armed))
 }
 
 // WorkerMetrics are one worker's counters since New.
@@ -52,8 +57,12 @@ type WorkerMetrics struct {
 	IOEvents     uint64 `json:"io_events"`     // readiness events it dispatched
 	ForcedYields uint64 `json:"forced_yields"` // polls ended by the budget
 	TimersFired  uint64 `json:"timers_fired"`  // timers it fired
-	LocalDepth   int    `json:"local_depth"`   // tasks in its ring when last published
-	Timers       int    `json:"timers"`        // timers in its wheel when last published
+	// Rescues counts the times it found another worker stuck in a poll,
+	// and TimersRescued the timers it fired for stuck workers (rescue.go).
+	Rescues       uint64 `json:"rescues"`
+	TimersRescued uint64 `json:"timers_rescued"`
+	LocalDepth    int    `json:"local_depth"` // tasks in its ring when last published
+	Timers        int    `json:"timers"`      // timers in its wheel when last published
 }
 
 // Metrics is a snapshot of a runtime's counters.
@@ -81,16 +90,18 @@ func (rt *Runtime) Metrics() Metrics {
 	for i, w := range rt.workers {
 		p := &w.pub
 		m.Workers[i] = WorkerMetrics{
-			Polls:        p.polls.Load(),
-			LIFOPolls:    p.lifoPolls.Load(),
-			Steals:       p.steals.Load(),
-			StealOps:     p.stealOps.Load(),
-			Parks:        p.parks.Load(),
-			IOEvents:     p.ioEvents.Load(),
-			ForcedYields: p.forcedYields.Load(),
-			TimersFired:  p.timersFired.Load(),
-			LocalDepth:   int(p.localDepth.Load()),
-			Timers:       int(p.timers.Load()),
+			Polls:         p.polls.Load(),
+			LIFOPolls:     p.lifoPolls.Load(),
+			Steals:        p.steals.Load(),
+			StealOps:      p.stealOps.Load(),
+			Parks:         p.parks.Load(),
+			IOEvents:      p.ioEvents.Load(),
+			ForcedYields:  p.forcedYields.Load(),
+			TimersFired:   p.timersFired.Load(),
+			Rescues:       p.rescues.Load(),
+			TimersRescued: p.timersRescued.Load(),
+			LocalDepth:    int(p.localDepth.Load()),
+			Timers:        int(p.timers.Load()),
 		}
 	}
 	for i := range rt.tasks {

@@ -520,3 +520,98 @@ func TestTasksThatNeverWaitDoNotStarveTheOthers(t *testing.T) {
 	require.Less(t, sleepWorst, busyBound)
 	require.Less(t, wakeWorst, busyBound)
 }
+
+// homeOfBlocker arranges, on one worker, a timer and a waiting task whose
+// home is that worker, and then blocks the worker for block: its first
+// poll spawns the waiter (which runs next, on this worker, and waits on a
+// oneshot) and yields; its second arms a sleep of sleep and spawns the
+// blocker, which runs next on this worker. It then waits for the sleep and
+// records how late it ran.
+type homeOfBlocker struct {
+	rt      *runtime.Runtime
+	block   time.Duration
+	sleepD  time.Duration
+	pong    *task.OneshotReceiver[struct{}]
+	waiter  *task.JoinHandle[time.Time]
+	blocker *blocker
+	sleep   task.Future[struct{}]
+	armed   time.Time
+	polls   int
+}
+
+func (h *homeOfBlocker) Poll(cx *task.Context) (time.Duration, bool) {
+	h.polls++
+	switch h.polls {
+	case 1:
+		h.waiter = runtime.SpawnFrom(h.rt, cx, task.Future[time.Time](task.FutureFunc[time.Time](func(cx *task.Context) (time.Time, bool) {
+			if _, ok := h.pong.Poll(cx); !ok {
+				return time.Time{}, false
+			}
+			return time.Now(), true
+		})))
+		cx.Waker().Wake()
+		return 0, false
+	case 2:
+		h.sleep, h.armed = runtime.Sleep(h.sleepD), time.Now()
+		if _, ok := h.sleep.Poll(cx); ok {
+			return 0, true
+		}
+		runtime.SpawnFrom(h.rt, cx, task.Future[time.Duration](h.blocker)).Detach()
+		return 0, false
+	}
+	if _, ok := h.sleep.Poll(cx); !ok {
+		return 0, false
+	}
+	return time.Since(h.armed) - h.sleepD, true
+}
+
+// A worker blocked inside a poll for a second holds neither the timers in
+// its wheel nor the tasks woken for it: the other worker finds it stuck
+// (rescue.go), fires its timers and takes its wakes. Without that, both
+// waited the whole second.
+func TestAStuckWorkersTimersAndWakesAreTakenByAnother(t *testing.T) {
+	const block, sleep = time.Second, 20 * time.Millisecond
+	rt := newRuntime(t, runtime.WithWorkers(2))
+	rescues := func() (n, timers uint64) {
+		for _, w := range rt.Metrics().Workers {
+			n += w.Rescues
+			timers += w.TimersRescued
+		}
+		return n, timers
+	}
+	// The blocker may land on the other worker (a searching worker can
+	// take it from the LIFO slot first); then nothing is stuck with the
+	// timer, and the attempt is run again.
+	for attempt := 1; ; attempt++ {
+		_, timersBefore := rescues()
+		pongTx, pongRx := task.NewOneshot[struct{}]()
+		b := &blocker{d: block, started: make(chan struct{})}
+		home := &homeOfBlocker{rt: rt, block: block, sleepD: sleep, pong: pongRx, blocker: b}
+		h := runtime.Spawn(rt, task.Future[time.Duration](home))
+		select {
+		case <-b.started:
+		case <-time.After(probeTimeout):
+			t.Fatal("the blocker never ran")
+		}
+		sent := time.Now()
+		require.NoError(t, pongTx.Send(struct{}{}))
+		woke, err := waitBounded(t, home.waiter)
+		require.NoError(t, err)
+		late, err := waitBounded(t, h)
+		require.NoError(t, err)
+		_, timersAfter := rescues()
+		wakeLatency := woke.Sub(sent)
+		t.Logf("attempt %d: the timer ran %v late, the wake took %v to reach its poll, %d timers rescued",
+			attempt, late.Round(time.Microsecond), wakeLatency.Round(time.Microsecond), timersAfter-timersBefore)
+		require.Less(t, late, probeBound, "a timer on the stuck worker waited for it")
+		require.Less(t, wakeLatency, probeBound, "a task woken for the stuck worker waited for it")
+		if timersAfter > timersBefore {
+			break // the timer was on the stuck worker, and another fired it
+		}
+		require.Less(t, attempt, 10, "the blocker never shared a worker with the timer")
+		// Let the blocker end before the next attempt.
+		time.Sleep(block)
+	}
+	n, _ := rescues()
+	require.Positive(t, n)
+}

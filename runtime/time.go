@@ -114,12 +114,12 @@ func (s *SleepFuture) Poll(cx *task.Context) (struct{}, bool) {
 		if s.entry == nil {
 			s.entry = &s.own
 		}
-		if !s.entry.usable(w) {
+		if !s.entry.arm(w, deadline, cx.Waker()) {
 			// Still in another worker's wheel, cancelled: leave it to
-			// that worker and use a new one.
+			// that worker and arm a new one.
 			s.entry = new(timerEntry)
+			s.entry.arm(w, deadline, cx.Waker())
 		}
-		s.entry.register(w, deadline, cx.Waker())
 		s.state = sleepWheel
 		return struct{}{}, false
 	}

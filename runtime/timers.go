@@ -14,9 +14,18 @@ import (
 // when many workers start and cancel request timeouts at once (tokio issue
 // 6504). A timer is registered lazily, on its future's first poll, in the
 // wheel of the worker running that poll; only that worker, its owner,
-// touches the wheel, so inserting takes no lock at all. The owner fires
-// what is due when it parks, when it wakes, and at every maintenance tick,
-// and parks no longer than its next deadline.
+// inserts into the wheel, so no two workers ever wait for one lock. The
+// owner fires what is due when it parks, when it wakes, and at every
+// maintenance tick, and parks no longer than its next deadline.
+//
+// The wheel has a mutex all the same, for one case: a worker that stops
+// looking at its clock while awake (a task blocking it inside a poll, or Go
+// descheduling its goroutine for a time slice) would hold every timer in
+// its wheel back. Another worker that notices (rescue.go) takes the lock
+// with TryLock and fires what is due for it. The owner takes the lock for
+// each wheel operation and lets it go at once, never across a poll, so a
+// worker stuck anywhere in a task's poll never holds it; uncontended, the
+// pair costs the owner about 10 ns per arming.
 //
 // A timer can be cancelled from any goroutine (its task was stolen by
 // another worker, or aborted from outside): the canceller marks the entry
@@ -39,8 +48,9 @@ import (
 //	entryCancelled   cancelled while registered: on its owner's cancel
 //	                 stack, still linked until the owner removes it
 //
-// Only the owner moves registered -> fired and cancelled -> idle; only a
-// canceller moves registered -> cancelled. So exactly one of fire and
+// Only the holder of the owner's wheel lock (the owner, or a worker
+// rescuing its timers) moves registered -> fired and cancelled -> idle;
+// only a canceller moves registered -> cancelled. So exactly one of fire and
 // cancel wins an entry, and a cancelled entry is pushed once.
 const (
 	entryIdle uint32 = iota
@@ -59,42 +69,43 @@ type timerEntry struct {
 	waker task.Waker // woken when the entry fires; updated by each poll
 }
 
-// register puts te in w's wheel at deadline, on w's goroutine. te must be
-// idle (usable reports whether it is).
-func (te *timerEntry) register(w *worker, deadline uint64, wk task.Waker) {
-	// The waker is written under the lock: the worker that last fired te
-	// may still be reading the old one (processTimers), after te already
-	// reads as fired and the task that owns it has armed it again.
-	// Only the entry's user (this poll, or an earlier poll of the same
-	// future) writes the waker, so reading it here needs no lock; the lock
-	// is for the write, which a re-arm by the same task skips.
+// arm puts te in w's wheel at deadline, on w's goroutine, in the poll of
+// the future that owns te, and makes wk the waker it wakes. It reports
+// false, doing nothing, when te cannot be used now: it is still in another
+// worker's wheel, cancelled, and only that worker may take it out. One
+// acquisition of the wheel lock covers taking out the entries cancelled on
+// w's stack (te among them, when a task re-arms its own timeout) and the
+// insert.
+func (te *timerEntry) arm(w *worker, deadline uint64, wk task.Waker) bool {
+	st := te.state.Load()
+	switch {
+	case st == entryRegistered:
+		return false
+	case st == entryCancelled && te.owner != w:
+		return false
+	}
+	// The waker is written under te.mu: the worker that last fired te may
+	// still be reading the old one (fireDue), after te already reads as
+	// fired and the task that owns it has armed it again. Only the entry's
+	// user (this poll, or an earlier poll of the same future) writes the
+	// waker, so reading it here needs no lock; a re-arm by the same task
+	// skips the write.
 	if !te.waker.WillWake(wk) {
 		te.mu.Lock()
 		te.waker = wk
 		te.mu.Unlock()
 	}
+	w.wheelMu.Lock()
+	if st == entryCancelled {
+		w.removeCancelled() // te is on w's stack: this takes it out
+	}
 	te.node.Value = te
 	te.owner = w
 	te.state.Store(entryRegistered)
 	w.wheel.Insert(&te.node, deadline)
-}
-
-// usable reports whether te can be registered on w now: it is idle, or
-// fired, or cancelled on w's own stack (which w then empties).
-func (te *timerEntry) usable(w *worker) bool {
-	switch te.state.Load() {
-	case entryIdle:
-		return true
-	case entryFired:
-		te.state.Store(entryIdle)
-		return true
-	case entryCancelled:
-		if te.owner == w {
-			w.removeCancelled()
-			return te.state.Load() == entryIdle
-		}
-	}
-	return false
+	w.armed = w.wheel.Len()
+	w.wheelMu.Unlock()
+	return true
 }
 
 // fired reports whether te has fired; if it is still waiting it takes wk
@@ -137,7 +148,7 @@ func (te *timerEntry) cancel() {
 }
 
 // removeCancelled takes the entries cancelled since the last call out of
-// the wheel, on the owner's goroutine.
+// the wheel. The wheel lock is held.
 func (w *worker) removeCancelled() {
 	if w.cancels.Load() == nil {
 		return
@@ -156,18 +167,38 @@ func (w *worker) removeCancelled() {
 // request timeouts due in the same 64 ms) moves every entry in it, at a
 // cache miss each: milliseconds that every timer due meanwhile, and every
 // task on this worker, would wait for. Spread over calls (every 8 polls),
-// the worker runs tasks in between.
+// the worker runs tasks in between, one poll between calls while it is
+// behind.
 const maxTimerMoves = 256
 
 // processTimers removes cancelled timers and fires the ones due, on the
-// owner's goroutine. It returns how many fired.
+// owner's goroutine, between polls. It returns how many fired.
 func (w *worker) processTimers() int {
-	w.removeCancelled()
-	if w.wheel.Len() == 0 {
-		return 0
+	if w.armed == 0 {
+		return 0 // armed is never below the wheel's length (see worker)
 	}
 	now := w.rt.clock.nowTick()
-	n := 0
+	w.heartbeat(now)
+	w.wheelMu.Lock()
+	n, behind := w.fireDue(now)
+	w.armed = w.wheel.Len()
+	w.wheelMu.Unlock()
+	// A crowded slot is being emptied: look again at the next tick, not
+	// the eighth, so that the entries due first in it are not held back
+	// for hundreds of polls.
+	w.timersBehind = behind
+	w.counters.timersFired += uint64(n)
+	return n
+}
+
+// fireDue removes w's cancelled timers and fires the ones due at now, with
+// w's wheel lock held (by w, or by a worker rescuing w's timers). It
+// returns how many fired and whether it stopped at the move budget.
+func (w *worker) fireDue(now uint64) (n int, behind bool) {
+	w.removeCancelled()
+	if w.wheel.Len() == 0 {
+		return 0, false
+	}
 	moves := maxTimerMoves
 	for e := w.wheel.PollN(now, &moves); e != nil; e = w.wheel.PollN(now, &moves) {
 		te := e.Value
@@ -179,14 +210,18 @@ func (w *worker) processTimers() int {
 			n++
 		}
 	}
-	w.counters.timersFired += uint64(n)
-	return n
+	return n, moves <= 0
 }
 
 // timerTimeout is how long the worker may park before its next timer is
 // due (<0: no timer).
 func (w *worker) timerTimeout() time.Duration {
+	if w.armed == 0 {
+		return -1
+	}
+	w.wheelMu.Lock()
 	next, ok := w.wheel.NextExpiration()
+	w.wheelMu.Unlock()
 	if !ok {
 		return -1
 	}

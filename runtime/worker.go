@@ -2,6 +2,7 @@ package runtime
 
 import (
 	goruntime "runtime"
+	"sync"
 
 	"github.com/metalio/metal/queue"
 	"github.com/metalio/metal/task"
@@ -66,18 +67,31 @@ type worker struct {
 	parker *parker
 	parked atomic.Bool // true from just before parking until awake
 
-	wheel   timer.Wheel[*timerEntry]   // owner only; see timers.go
+	// wheel, under wheelMu: its owner's, and a rescuer's (see timers.go).
+	wheel   timer.Wheel[*timerEntry]
+	wheelMu sync.Mutex
 	cancels atomic.Pointer[timerEntry] // timers cancelled from anywhere
+	// beat is the clock tick at which the worker last looked at its
+	// timers while awake (rescue.go); rescuedBy is the hint of the worker
+	// that found it stuck (0: none), cleared by the owner when it is back.
+	beat      atomic.Uint64
+	rescuedBy atomic.Uint32
 
 	// Owner-only state.
-	current   *task.Task // the task being polled, for SpawnFrom
-	searching bool
-	tick      uint32
-	lifoPolls int
-	rng       uint32
-	batch     [maxInjectBatch]*task.Task
-	counters  counters
-	pub       publishedCounters
+	current *task.Task // the task being polled, for SpawnFrom
+	// armed is the wheel's length when the owner last touched it: never
+	// below the true length (only the owner inserts; a rescuer only takes
+	// entries out), so armed == 0 means an empty wheel without the lock.
+	armed int
+	// timersBehind: the last processTimers stopped at its move budget.
+	timersBehind bool
+	searching    bool
+	tick         uint32
+	lifoPolls    int
+	rng          uint32
+	batch        [maxInjectBatch]*task.Task
+	counters     counters
+	pub          publishedCounters
 }
 
 func newWorker(rt *Runtime, id int) *worker {
@@ -116,7 +130,7 @@ func (w *worker) next() *task.Task {
 		if t := rt.inject.Pop(); t != nil {
 			return t
 		}
-	} else if w.tick%timerInterval == 0 && w.wheel.Len() > 0 {
+	} else if w.timersBehind || w.tick%timerInterval == 0 {
 		w.processTimers()
 	}
 	if w.lifo.Load() != nil {
@@ -278,6 +292,20 @@ func (w *worker) requeue(t *task.Task) {
 // LIFO slot, the task it displaces into the remote queue.
 func (w *worker) scheduleRemote(t *task.Task) {
 	rt := w.rt
+	if r := w.rescuedBy.Load(); r != 0 && int(r) <= len(rt.workers) {
+		// w is stuck in a poll (rescue.go): the worker that found it so
+		// runs t. Into its remote queue, never further: its own mark is
+		// not followed, so a stale one cannot send t round in circles.
+		rw := rt.workers[r-1]
+		if !rw.remote.Push(t) {
+			t.Shutdown(ErrShutdown) // rw has exited: shutting down
+			return
+		}
+		if rw.parked.Load() {
+			rw.parker.unpark(rt.driver)
+		}
+		return
+	}
 	if old := w.lifo.Swap(t); old != nil {
 		if !w.remote.Push(old) {
 			// w has exited (see exit): nobody will run what sits in its
@@ -341,19 +369,29 @@ func (w *worker) park() {
 	case rt.workPending():
 		rt.notifyParked()
 	}
-	events, inDriver := w.parker.park(rt.driver, w.timerTimeout())
+	timeout := w.timerTimeout()
+	if (timeout < 0 || timeout > watchInterval) && w.peersAwake() {
+		timeout = watchInterval
+	}
+	events, inDriver := w.parker.park(rt.driver, timeout)
 	w.parked.Store(false)
+	now := rt.clock.nowTick()
+	w.heartbeat(now)
 	w.searching = rt.idle.unparked(w.id)
 	if inDriver {
 		w.counters.ioEvents += uint64(events)
 		w.handOffDriver()
 	}
 	w.processTimers()
+	w.watchPeers(now)
 }
 
 // maintenance fires due timers and turns the driver without waiting, if
 // nobody has it.
 func (w *worker) maintenance() {
+	now := w.rt.clock.nowTick()
+	w.heartbeat(now)
+	w.watchPeers(now)
 	w.processTimers()
 	d := w.rt.driver
 	if d.tryLock() {
