@@ -198,7 +198,14 @@ func TestShutdownWith10000ConnectionsAndTasks(t *testing.T) {
 	connectTime := time.Since(start)
 	require.EqualValues(t, shutdown10kConns, acceptor.accepted.Load())
 	require.EqualValues(t, shutdown10kConns, acceptor.reads.Load(), "one message read on every connection")
+	// A task joins the live set when its poll returns pending, a moment
+	// after the read the client's report counts.
+	// (Metrics has no signal to wait for: it is polled, bounded.)
 	m := rt.Metrics()
+	for deadline := time.Now().Add(10 * time.Second); m.LiveTasks != 1+shutdown10kConns+shutdown10kIdle && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		m = rt.Metrics()
+	}
 	require.Equal(t, 1+shutdown10kConns+shutdown10kIdle, m.LiveTasks, "%v", m)
 	require.Equal(t, 1+shutdown10kConns, m.IOSources, "%v", m)
 	fdsLoaded := testutil.FdTargets(t)

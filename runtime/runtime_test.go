@@ -221,8 +221,7 @@ func TestSpawnsRacingShutdownAllEnd(t *testing.T) {
 		}
 		// A task that spawns a child from every poll and yields, until
 		// its spawns fail.
-		var spawner task.FutureFunc[int]
-		spawner = func(cx *task.Context) (int, bool) {
+		spawner := task.FutureFunc[int](func(cx *task.Context) (int, bool) {
 			h := runtime.SpawnFrom(rt, cx, task.Future[int](task.FutureFunc[int](func(*task.Context) (int, bool) { return 1, true })))
 			keep(h)
 			if h.IsFinished() {
@@ -232,7 +231,7 @@ func TestSpawnsRacingShutdownAllEnd(t *testing.T) {
 			}
 			cx.Waker().Wake()
 			return 0, false
-		}
+		})
 		for range 4 {
 			keep(runtime.Spawn(rt, task.Future[int](spawner)))
 		}
