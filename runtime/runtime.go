@@ -100,6 +100,7 @@ func New(opts ...Option) (*Runtime, error) {
 	rt.workers = make([]*worker, c.workers)
 	for i := range rt.workers {
 		rt.workers[i] = newWorker(rt, i)
+		rt.workers[i].watched = c.workers > 1
 	}
 	rt.wg.Add(len(rt.workers))
 	for _, w := range rt.workers {

@@ -70,6 +70,9 @@ type worker struct {
 	// wheel, under wheelMu: its owner's, and a rescuer's (see timers.go).
 	wheel   timer.Wheel[*timerEntry]
 	wheelMu sync.Mutex
+	// watched: other workers may rescue this one's timers, so its wheel
+	// operations take wheelMu (false in a runtime of one worker).
+	watched bool
 	cancels atomic.Pointer[timerEntry] // timers cancelled from anywhere
 	// beat is the clock tick at which the worker last looked at its
 	// timers while awake (rescue.go); rescuedBy is the hint of the worker

@@ -44,6 +44,10 @@ type Entry[T any] struct {
 	// the overflow list, pendingLevel for the pending list (slot unused).
 	level, slot uint8
 
+	// sub is the part of its slot the entry is in (see "Parts of a slot"
+	// in wheel.go): always 0 at level 0 and in the other lists.
+	sub uint8
+
 	// cascades counts how many times, since the last Insert or Reset,
 	// Poll has found the entry not yet due in a list it was emptying and
 	// placed it again. Nothing reads it but the tests, which check that

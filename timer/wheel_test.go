@@ -80,28 +80,52 @@ func checkInvariants(w *Wheel[int]) string {
 	for level := range numLevels {
 		pos := int(w.elapsed >> (level * slotBits) & slotMask)
 		for slot := range numSlots {
-			l := &w.slots[level][slot]
-			if occupied := w.occupied[level]&(1<<slot) != 0; occupied != (l.head != nil) {
+			var parts uint8
+			for sub := range numSubs {
+				if w.slots[level][slot][sub].head != nil {
+					parts |= 1 << sub
+				}
+			}
+			if parts != w.parts[level][slot] {
+				return fmt.Sprintf("parts of level %d slot %d are %08b, lists say %08b", level, slot, w.parts[level][slot], parts)
+			}
+			if occupied := w.occupied[level]&(1<<slot) != 0; occupied != (parts != 0) {
 				return fmt.Sprintf("occupancy bit of level %d slot %d is %v", level, slot, occupied)
 			}
-			if l.head == nil {
+			if parts == 0 {
 				continue
 			}
-			if slot <= pos {
-				return fmt.Sprintf("level %d slot %d occupied, at or behind elapsed's slot %d", level, slot, pos)
+			if level == 0 && parts != 1 {
+				return fmt.Sprintf("level 0 slot %d uses parts %08b", slot, parts)
 			}
-			start := w.slotStart(level, slot)
-			err := walk(l, level, slot, func(e *Entry[int]) string {
-				switch {
-				case int(e.slot) != slot:
-					return fmt.Sprintf("entry %d says slot %d, is in %d", e.Value, e.slot, slot)
-				case e.deadline < start:
-					return fmt.Sprintf("entry %d due at %d, before its slot starts at %d", e.Value, e.deadline, start)
+			if slot < pos {
+				return fmt.Sprintf("level %d slot %d occupied, behind elapsed's slot %d", level, slot, pos)
+			}
+			for sub := range numSubs {
+				start := w.partStart(level, slot, sub)
+				if parts&(1<<sub) != 0 && slot == pos {
+					// Elapsed's own slot holds only parts yet to come (a
+					// slot emptied part by part), or, at level 0, the
+					// one PollN is emptying.
+					halfEmptied := int(w.draining) == level+1 && int(w.drainSlot) == slot && int(w.drainSub) == sub
+					if start < w.elapsed || (start == w.elapsed && !halfEmptied) {
+						return fmt.Sprintf("level %d slot %d part %d occupied, starts at %d, elapsed %d", level, slot, sub, start, w.elapsed)
+					}
 				}
-				return ""
-			})
-			if err != "" {
-				return err
+				err := walk(&w.slots[level][slot][sub], level, slot, func(e *Entry[int]) string {
+					switch {
+					case int(e.slot) != slot:
+						return fmt.Sprintf("entry %d says slot %d, is in %d", e.Value, e.slot, slot)
+					case int(e.sub) != sub:
+						return fmt.Sprintf("entry %d says part %d, is in %d", e.Value, e.sub, sub)
+					case e.deadline < start:
+						return fmt.Sprintf("entry %d due at %d, before its part starts at %d", e.Value, e.deadline, start)
+					}
+					return ""
+				})
+				if err != "" {
+					return err
+				}
 			}
 		}
 	}
@@ -530,7 +554,7 @@ func TestNextExpiration(t *testing.T) {
 	next, ok := w.NextExpiration()
 	require.True(t, ok)
 	require.LessOrEqual(t, next, uint64(100_000))
-	require.EqualValues(t, 98304, next, "the start of level 2's slot 24")
+	require.EqualValues(t, 99840, next, "the start of part 3 of level 2's slot 24 (98304 + 3 x 512)")
 
 	w.Insert(&near, 37)
 	next, _ = w.NextExpiration()
@@ -674,4 +698,55 @@ func TestPollNSpreadsASlotOverCallsAndKeepsRemoveAndResetRight(t *testing.T) {
 	}
 	require.Equal(t, uint64(200), fired[98])
 	require.Zero(t, w.Len(), "every entry has left the wheel")
+}
+
+// A slot is emptied a part at a time, each at its own start: of 800
+// entries armed in random order across a level-1 slot, the 104 of its
+// first part (8 ticks) come out after moving those 104 alone (into level 0
+// and then to pending), not after all 800 were moved.
+func TestASlotIsEmptiedEarliestPartFirst(t *testing.T) {
+	var w Wheel[int]
+	const n = 800
+	deadlines := make([]uint64, n)
+	for i := range deadlines {
+		deadlines[i] = 64 + uint64(i%64)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(n, func(i, j int) { deadlines[i], deadlines[j] = deadlines[j], deadlines[i] })
+	entries := make([]Entry[int], n)
+	for i := range entries {
+		entries[i].Value = i
+		w.Insert(&entries[i], deadlines[i])
+	}
+	require.Equal(t, uint8(1), entries[0].level)
+	requireInvariants(t, &w)
+
+	// Poll at tick 71, the end of the first part, 10 moves a call.
+	first := 0
+	for _, d := range deadlines {
+		if d <= 71 {
+			first++
+		}
+	}
+	due, moves := 0, 0
+	for due < first {
+		budget := 10
+		for e := w.PollN(71, &budget); e != nil; e = w.PollN(71, &budget) {
+			require.LessOrEqual(t, e.Deadline(), uint64(71))
+			due++
+		}
+		moves += 10 - budget
+		requireInvariants(t, &w)
+		require.LessOrEqual(t, moves, 2*first+10, "the entries due first waited behind later ones")
+	}
+	require.Equal(t, first, due)
+	// The rest fire on time, and the wheel is consistent after.
+	for tick := uint64(72); tick < 128; tick++ {
+		for e := w.Poll(tick); e != nil; e = w.Poll(tick) {
+			require.Equal(t, tick, e.Deadline())
+			due++
+		}
+	}
+	require.Equal(t, n, due)
+	require.Zero(t, w.Len())
 }
