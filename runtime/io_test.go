@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"testing"
+	"time"
 
 	mnet "github.com/metalio/metal/net"
 	"github.com/metalio/metal/poller"
@@ -24,13 +25,17 @@ type reader struct {
 	buf  [512]byte
 	got  bytes.Buffer
 	wait int // polls that had to wait for the driver
+	// parked, if set, is closed the first time a poll has to wait.
+	parked chan struct{}
 }
 
 func (rd *reader) Poll(cx *task.Context) ([]byte, bool) {
 	for {
 		ready, ok := rd.io.PollReady(cx, poller.Readable)
 		if !ok {
-			rd.wait++
+			if rd.wait++; rd.wait == 1 && rd.parked != nil {
+				close(rd.parked)
+			}
 			return nil, false
 		}
 		n, err := rd.r.Read(rd.buf[:])
@@ -53,8 +58,16 @@ func TestTaskReadsAPipeWokenByTheDriver(t *testing.T) {
 	io, err := rt.Register(rx, poller.Readable)
 	require.NoError(t, err)
 	defer io.Close()
-	rd := &reader{io: io, r: rx}
+	rd := &reader{io: io, r: rx, parked: make(chan struct{})}
 	h := runtime.Spawn(rt, task.Future[[]byte](rd))
+	// Write only once the task waits on the empty pipe, so that what it
+	// reads must come through the driver (written at once, all 50 chunks
+	// could be there by its first poll).
+	select {
+	case <-rd.parked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task never polled the empty pipe")
+	}
 
 	var want bytes.Buffer
 	for i := 0; i < 50; i++ {
@@ -64,10 +77,11 @@ func TestTaskReadsAPipeWokenByTheDriver(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, tx.Close())
-	got, err := h.Wait()
+	// Only the driver's readiness event can poll the parked task again: a
+	// lost wake fails here, after probeTimeout, instead of hanging.
+	got, err := waitBounded(t, h)
 	require.NoError(t, err)
 	require.Equal(t, want.Bytes(), got)
-	require.Positive(t, rd.wait, "the task parked and the driver woke it")
 	// Workers publish their counters when they park: wait for that.
 	waitFor(t, rt, func(m runtime.Metrics) bool { return m.Total().IOEvents > 0 })
 }

@@ -160,16 +160,11 @@ func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 // that worker's, since it usually completes there too. With watch false
 // the task joins the set at once (task.Set.Add).
 func (rt *Runtime) own(t *task.Task, hint uint32, watch bool) bool {
-	i := shardHash(t)
-	if hint != 0 {
-		per := uint64(len(rt.tasks) / len(rt.workers))
-		i = uint64(hint-1)*per + i%per
-	}
 	if rt.closed.Load() {
 		t.Shutdown(ErrShutdown)
 		return false
 	}
-	set := &rt.tasks[i&rt.mask]
+	set := rt.shard(t, hint)
 	if !watch {
 		if !set.Add(t) {
 			t.Shutdown(ErrShutdown)
@@ -179,6 +174,17 @@ func (rt *Runtime) own(t *task.Task, hint uint32, watch bool) bool {
 	}
 	set.Watch(t)
 	return true
+}
+
+// shard returns the shard of the live set for t: one of the worker's whose
+// hint is given, or any, for hint 0.
+func (rt *Runtime) shard(t *task.Task, hint uint32) *task.Set {
+	i := shardHash(t)
+	if hint != 0 {
+		per := uint64(len(rt.tasks) / len(rt.workers))
+		i = uint64(hint-1)*per + i%per
+	}
+	return &rt.tasks[i&rt.mask]
 }
 
 // shardHash spreads tasks over the shards of the live set by address (the

@@ -268,6 +268,10 @@ func (w *worker) runTask(t *task.Task) {
 	}
 	if t.Hint() != w.hint {
 		t.SetHint(w.hint)
+		// Taken from another worker: if t has not waited yet, it joins a
+		// shard of this worker's when it does (task.Set.Watch), the shard
+		// this worker's other tasks join, not the one its spawner's do.
+		rt.shard(t, w.hint).Watch(t)
 	}
 	w.counters.polls++
 	w.current = t

@@ -273,8 +273,15 @@ type Set struct {
 }
 
 // Watch makes s the set t joins when a poll first leaves it waiting (see
-// Set). Call it before t is first queued, at most once, and instead of Add.
-func (s *Set) Watch(t *Task) { t.set = s }
+// Set). Call it before t is first queued, instead of Add. The goroutine
+// about to Run t may call it again, to move t to another set (an executor
+// keeping a set per thread, whose thread took t from another); once t has
+// joined its set, Watch does nothing.
+func (s *Set) Watch(t *Task) {
+	if !t.joined {
+		t.set = s
+	}
+}
 
 // join puts a watched task in its set, whose first poll has just returned
 // pending. If the set is closed it records the set's error as the task's
