@@ -33,9 +33,9 @@ type slab struct {
 	pages [maxPages]atomic.Pointer[slabPage]
 
 	mu   sync.Mutex
-	free []uint32 // released slots, reused first
-	next uint32   // the lowest index never handed out
-	live int
+	free []uint32     // released slots, reused first
+	next uint32       // the lowest index never handed out
+	live atomic.Int64 // slots handed out and not released; written under mu
 }
 
 // pageOf returns the page and the offset in it of index i.
@@ -72,7 +72,7 @@ func (s *slab) alloc() (uint32, uint16, *scheduledIO, error) {
 		}
 		s.next++
 	}
-	s.live++
+	s.live.Inc()
 	sio := s.get(i)
 	return i, sio.load().generation(), sio, nil
 }
@@ -97,16 +97,12 @@ func (s *slab) release(i uint32) {
 	sio.reset(sio.load().generation() + 1)
 	s.mu.Lock()
 	s.free = append(s.free, i)
-	s.live--
+	s.live.Dec()
 	s.mu.Unlock()
 }
 
 // Live returns the number of slots handed out and not released.
-func (s *slab) Live() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.live
-}
+func (s *slab) Live() int { return int(s.live.Load()) }
 
 // each calls fn for every slot ever made.
 func (s *slab) each(fn func(*scheduledIO)) {
