@@ -24,13 +24,17 @@ import (
 )
 
 // echoTask echoes one connection: a hand-written future that reads, then
-// writes what it read, until the peer closes.
+// writes what it read, until the peer closes. It owns the connection:
+// cancelled (Drop), it closes it.
 type echoTask struct {
 	c       *metalnet.Conn
 	buf     [4096]byte
 	w       metalnet.WriteFuture
 	writing bool
+	reads   *atomic.Int64 // if set, counts the reads, before their echoes
 }
+
+func (e *echoTask) Drop() { e.c.Close() }
 
 func (e *echoTask) Poll(cx *task.Context) (error, bool) {
 	for {
@@ -55,6 +59,9 @@ func (e *echoTask) Poll(cx *task.Context) (error, bool) {
 				return nil, true
 			}
 			return res.Err, true
+		}
+		if e.reads != nil {
+			e.reads.Add(1)
 		}
 		e.w = e.c.WriteAsync(e.buf[:res.Value])
 		e.writing = true

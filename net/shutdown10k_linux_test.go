@@ -47,49 +47,7 @@ const (
 	shutdown10kChildLife = 2 * time.Minute
 )
 
-// floodEcho serves one connection: it reads and writes back until the peer
-// closes. It owns the connection: cancelled (Drop), it closes it.
-type floodEcho struct {
-	c       *metalnet.Conn
-	buf     [64]byte
-	w       metalnet.WriteFuture
-	writing bool
-	reads   *atomic.Int64 // messages read, counted before they are echoed
-}
-
-func (e *floodEcho) Poll(cx *task.Context) (error, bool) {
-	for {
-		if e.writing {
-			res, ok := e.w.Poll(cx)
-			if !ok {
-				return nil, false
-			}
-			if res.Err != nil {
-				e.c.Close()
-				return res.Err, true
-			}
-			e.writing = false
-		}
-		res, ok := e.c.PollRead(cx, e.buf[:])
-		if !ok {
-			return nil, false
-		}
-		if res.Err != nil {
-			e.c.Close()
-			if res.Err == io.EOF {
-				return nil, true
-			}
-			return res.Err, true
-		}
-		e.reads.Add(1)
-		e.w = e.c.WriteAsync(e.buf[:res.Value])
-		e.writing = true
-	}
-}
-
-func (e *floodEcho) Drop() { e.c.Close() }
-
-// floodAcceptor accepts connections and spawns a floodEcho for each, on
+// floodAcceptor accepts connections and spawns an echoTask for each, on
 // its worker. It owns the listener: cancelled, it closes it.
 type floodAcceptor struct {
 	rt       *runtime.Runtime
@@ -109,7 +67,7 @@ func (a *floodAcceptor) Poll(cx *task.Context) (error, bool) {
 			return res.Err, true
 		}
 		a.accepted.Add(1)
-		runtime.SpawnFrom(a.rt, cx, task.Future[error](&floodEcho{c: res.Value, reads: &a.reads})).Detach()
+		runtime.SpawnFrom(a.rt, cx, task.Future[error](&echoTask{c: res.Value, reads: &a.reads})).Detach()
 	}
 }
 
