@@ -341,15 +341,7 @@ func TestListenerAcceptInAGoroutineWaitsOutTheShortage(t *testing.T) {
 	clients := rawClients(t, 1)
 	fill := fillDescriptors(t)
 	defer func() { closeFds(t, fill) }()
-	type accepted struct {
-		c   *metalnet.Conn
-		err error
-	}
-	done := make(chan accepted, 1)
-	go func() {
-		c, err := l.AcceptConn()
-		done <- accepted{c, err}
-	}()
+	done := acceptInBackground(l)
 	connectRaw(t, clients[0], l.Addr().(*stdnet.TCPAddr).AddrPort())
 	// Three failures: it paused 5, then 10 ms, and is in a pause of 20.
 	waitUntil(t, func() bool { return metalnet.AcceptExhaustions(l) >= 3 })

@@ -28,6 +28,23 @@ func newRuntime(t testing.TB, opts ...runtime.Option) *runtime.Runtime {
 	return rt
 }
 
+// acceptedConn is what an AcceptConn made on another goroutine returned.
+type acceptedConn struct {
+	c   *metalnet.Conn
+	err error
+}
+
+// acceptInBackground calls l.AcceptConn on a goroutine of its own and
+// delivers what it returns.
+func acceptInBackground(l *metalnet.Listener) <-chan acceptedConn {
+	ch := make(chan acceptedConn, 1)
+	go func() {
+		c, err := l.AcceptConn()
+		ch <- acceptedConn{c, err}
+	}()
+	return ch
+}
+
 // facadePair returns two ends of a connection made through metal's
 // facade: a Listener's Accept and a Dial, both on rt.
 func facadePair(t testing.TB, rt *runtime.Runtime, network, address string) (client, server *metalnet.Conn) {
@@ -35,15 +52,7 @@ func facadePair(t testing.TB, rt *runtime.Runtime, network, address string) (cli
 	l, err := metalnet.ListenRuntime(rt, network, address)
 	require.NoError(t, err)
 	defer l.Close()
-	type accepted struct {
-		c   *metalnet.Conn
-		err error
-	}
-	ch := make(chan accepted, 1)
-	go func() {
-		c, err := l.AcceptConn()
-		ch <- accepted{c, err}
-	}()
+	ch := acceptInBackground(l)
 	client, err = metalnet.DialRuntime(rt, l.Addr().Network(), l.Addr().String())
 	require.NoError(t, err)
 	a := <-ch

@@ -81,15 +81,7 @@ func peerPair(t *testing.T, rt *runtime.Runtime) (*metalnet.Conn, *stdnet.TCPCon
 	l, err := metalnet.ListenRuntime(rt, "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	type accepted struct {
-		c   *metalnet.Conn
-		err error
-	}
-	ch := make(chan accepted, 1)
-	go func() {
-		c, err := l.AcceptConn()
-		ch <- accepted{c, err}
-	}()
+	ch := acceptInBackground(l)
 	peer, err := stdnet.DialTCP("tcp", nil, l.Addr().(*stdnet.TCPAddr))
 	require.NoError(t, err)
 	t.Cleanup(func() { peer.Close() })
