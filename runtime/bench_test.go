@@ -5,6 +5,10 @@ package runtime_test
 // The scheduler benchmarks tokio keeps in benches/rt_multi_threaded.rs,
 // each beside the same work written with goroutines, channels and a
 // WaitGroup, at the same GOMAXPROCS, so the ratio comes from one run.
+// Those that spawn do it metal's two ways: "metal" with Spawn (SpawnFrom
+// inside a task) and a JoinHandle it detaches, "metal_go" with Go (GoFrom),
+// which has no handle and reuses a completed task's memory, as `go f()`
+// reuses a dead goroutine's.
 
 import (
 	"context"
@@ -62,6 +66,17 @@ func (d decTask) Poll(*task.Context) (struct{}, bool) {
 }
 
 func BenchmarkSpawnManyRemote(b *testing.B) {
+	b.Run("metal_go", func(b *testing.B) {
+		rt := benchRuntime(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			c := newCountdown(spawnMany)
+			for i := 0; i < spawnMany; i++ {
+				runtime.Go(rt, task.Future[struct{}](decTask{c}))
+			}
+			<-c.done
+		}
+	})
 	b.Run("metal", func(b *testing.B) {
 		rt := benchRuntime(b)
 		b.ReportAllocs()
@@ -86,30 +101,42 @@ func BenchmarkSpawnManyRemote(b *testing.B) {
 	})
 }
 
-// spawner spawns n decTasks from inside a task.
+// spawner spawns n decTasks from inside a task, with GoFrom when goSpawn
+// is set and SpawnFrom otherwise.
 type spawner struct {
-	rt *runtime.Runtime
-	c  *countdown
-	n  int
+	rt      *runtime.Runtime
+	c       *countdown
+	n       int
+	goSpawn bool
 }
 
 func (s spawner) Poll(cx *task.Context) (struct{}, bool) {
 	for i := 0; i < s.n; i++ {
-		runtime.SpawnFrom(s.rt, cx, task.Future[struct{}](decTask{s.c})).Detach()
+		if s.goSpawn {
+			runtime.GoFrom(s.rt, cx, task.Future[struct{}](decTask{s.c}))
+		} else {
+			runtime.SpawnFrom(s.rt, cx, task.Future[struct{}](decTask{s.c})).Detach()
+		}
 	}
 	return struct{}{}, true
 }
 
 func BenchmarkSpawnManyLocal(b *testing.B) {
-	b.Run("metal", func(b *testing.B) {
-		rt := benchRuntime(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			c := newCountdown(spawnMany)
-			runtime.Spawn(rt, task.Future[struct{}](spawner{rt, c, spawnMany})).Detach()
-			<-c.done
+	for _, goSpawn := range []bool{true, false} {
+		name := "metal"
+		if goSpawn {
+			name = "metal_go"
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			rt := benchRuntime(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				c := newCountdown(spawnMany)
+				runtime.Go(rt, task.Future[struct{}](spawner{rt, c, spawnMany, goSpawn}))
+				<-c.done
+			}
+		})
+	}
 	b.Run("goroutines", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -189,7 +216,28 @@ func (c chain) Poll(cx *task.Context) (struct{}, bool) {
 	return struct{}{}, true
 }
 
+// goChain is chain spawned with Go instead of Spawn.
+type goChain chain
+
+func (c goChain) Poll(cx *task.Context) (struct{}, bool) {
+	if c.depth == 0 {
+		close(c.done)
+	} else {
+		runtime.GoFrom(c.rt, cx, task.Future[struct{}](goChain{c.rt, c.depth - 1, c.done}))
+	}
+	return struct{}{}, true
+}
+
 func BenchmarkChainedSpawn(b *testing.B) {
+	b.Run("metal_go", func(b *testing.B) {
+		rt := benchRuntime(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			done := make(chan struct{})
+			runtime.Go(rt, task.Future[struct{}](goChain{rt, chainDepth, done}))
+			<-done
+		}
+	})
 	b.Run("metal", func(b *testing.B) {
 		rt := benchRuntime(b)
 		b.ReportAllocs()
@@ -225,6 +273,7 @@ type pingPair struct {
 	pong    *task.OneshotReceiver[struct{}]
 	partner ponger // the partner task's future, allocated with this one
 	spawned bool
+	goSpawn bool // spawn with Go, not Spawn
 }
 
 func (p *pingPair) Poll(cx *task.Context) (struct{}, bool) {
@@ -234,7 +283,11 @@ func (p *pingPair) Poll(cx *task.Context) (struct{}, bool) {
 		pongTx, pongRx := task.NewOneshot[struct{}]()
 		p.pong = pongRx
 		p.partner = ponger{in: pingRx, out: pongTx}
-		runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](&p.partner)).Detach()
+		if p.goSpawn {
+			runtime.GoFrom(p.rt, cx, task.Future[struct{}](&p.partner))
+		} else {
+			runtime.SpawnFrom(p.rt, cx, task.Future[struct{}](&p.partner)).Detach()
+		}
 		_ = pingTx.Send(struct{}{})
 	}
 	if _, ok := p.pong.Poll(cx); !ok {
@@ -258,24 +311,39 @@ func (p *ponger) Poll(cx *task.Context) (struct{}, bool) {
 }
 
 type pingRoot struct {
-	rt *runtime.Runtime
-	c  *countdown
+	rt      *runtime.Runtime
+	c       *countdown
+	goSpawn bool
 }
 
 func (r pingRoot) Poll(cx *task.Context) (struct{}, bool) {
 	for i := 0; i < pingPongs; i++ {
-		runtime.SpawnFrom(r.rt, cx, task.Future[struct{}](&pingPair{rt: r.rt, c: r.c})).Detach()
+		p := &pingPair{rt: r.rt, c: r.c, goSpawn: r.goSpawn}
+		if r.goSpawn {
+			runtime.GoFrom(r.rt, cx, task.Future[struct{}](p))
+		} else {
+			runtime.SpawnFrom(r.rt, cx, task.Future[struct{}](p)).Detach()
+		}
 	}
 	return struct{}{}, true
 }
 
 func BenchmarkPingPong(b *testing.B) {
+	b.Run("metal_go", func(b *testing.B) {
+		rt := benchRuntime(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			c := newCountdown(pingPongs)
+			runtime.Go(rt, task.Future[struct{}](pingRoot{rt, c, true}))
+			<-c.done
+		}
+	})
 	b.Run("metal", func(b *testing.B) {
 		rt := benchRuntime(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			c := newCountdown(pingPongs)
-			runtime.Spawn(rt, task.Future[struct{}](pingRoot{rt, c})).Detach()
+			runtime.Spawn(rt, task.Future[struct{}](pingRoot{rt, c, false})).Detach()
 			<-c.done
 		}
 	})

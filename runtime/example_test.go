@@ -80,3 +80,29 @@ func ExampleRuntime_Shutdown() {
 	// <nil>
 	// runtime: shut down
 }
+
+// Go is `go f()` for tasks: nothing waits for them, and a completed task's
+// memory serves the next one. Here a thousand tasks each send their number
+// on a task channel, and one goroutine outside the runtime sums them.
+func ExampleGo() {
+	rt, err := runtime.New()
+	if err != nil {
+		panic(err)
+	}
+	defer rt.Shutdown(context.Background())
+
+	tx, rx := task.NewChan[int](16)
+	for i := 1; i <= 1000; i++ {
+		runtime.Go(rt, task.Future[error](tx.Send(i)))
+	}
+	sum := 0
+	for range 1000 {
+		r, err := task.Block(context.Background(), task.Future[task.Result[int]](rx.Recv()))
+		if err != nil {
+			panic(err)
+		}
+		sum += r.Value
+	}
+	fmt.Println(sum)
+	// Output: 500500
+}

@@ -167,6 +167,7 @@ func TestTaskEchoesARawTCPConnection(t *testing.T) {
 
 	c, err := stdDial(addr)
 	require.NoError(t, err)
+	defer c.Close()
 	msg := bytes.Repeat([]byte("metal "), 20000) // 120 KB: more than one socket buffer
 	go func() {
 		_, _ = c.Write(msg)
@@ -182,8 +183,9 @@ func TestTaskEchoesARawTCPConnection(t *testing.T) {
 
 func TestIOCloseWakesTheWaiterAndReportsClosed(t *testing.T) {
 	rt := newRuntime(t)
-	_, rx, err := mnet.Pipe()
+	tx, rx, err := mnet.Pipe()
 	require.NoError(t, err)
+	defer tx.Close() // left to a finalizer, it closes in a later test's fd count
 	defer rx.Close()
 	io, err := rt.Register(rx, poller.Readable)
 	require.NoError(t, err)
@@ -212,8 +214,9 @@ func TestRegisterAfterShutdownFails(t *testing.T) {
 	rt, err := runtime.New(runtime.WithWorkers(1))
 	require.NoError(t, err)
 	require.NoError(t, rt.Shutdown(t.Context()))
-	_, rx, err := mnet.Pipe()
+	tx, rx, err := mnet.Pipe()
 	require.NoError(t, err)
+	defer tx.Close() // left to a finalizer, it closes in a later test's fd count
 	defer rx.Close()
 	_, err = rt.Register(rx, poller.Readable)
 	require.ErrorIs(t, err, runtime.ErrShutdown)

@@ -204,6 +204,32 @@ func shardHash(t *task.Task) uint64 {
 // goroutine: SpawnFrom uses the caller's worker's own queue.
 func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
+	rt.spawnFrom(cx, t)
+	return h
+}
+
+// Go starts f as a task on rt that nobody joins, as `go f()` starts a
+// goroutine: its value is dropped, and so is its error or panic. It is
+// Spawn without the handle, and cheaper, since the task's memory serves
+// another Go once the task completes (task.NewDetached). After Shutdown
+// began, f is dropped without being polled.
+func Go[T any](rt *Runtime, f task.Future[T]) {
+	t := task.NewDetached(f, &rt.sched)
+	if rt.own(t, 0, true) {
+		rt.sched.Schedule(t)
+	}
+}
+
+// GoFrom is Go for a task of rt to call from its Poll, with the Context it
+// was given: the new task is queued to run next on the caller's worker,
+// as with SpawnFrom.
+func GoFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) {
+	rt.spawnFrom(cx, task.NewDetached(f, &rt.sched))
+}
+
+// spawnFrom makes t one of rt's tasks and queues it, on the worker running
+// the task polled with cx when there is one (SpawnFrom).
+func (rt *Runtime) spawnFrom(cx *task.Context, t *task.Task) {
 	var hint uint32
 	var parent *task.Task
 	if cx != nil {
@@ -212,7 +238,7 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 		}
 	}
 	if !rt.own(t, hint, true) {
-		return h
+		return
 	}
 	t.SetHint(hint)
 	if hint != 0 && int(hint) <= len(rt.workers) {
@@ -220,11 +246,10 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 			// Called from the poll under way on w, on w's goroutine: the
 			// ring is ours to push to.
 			w.scheduleLocal(t)
-			return h
+			return
 		}
 	}
 	rt.sched.Schedule(t)
-	return h
 }
 
 // BlockOn runs f as a task of rt and blocks the calling goroutine until it

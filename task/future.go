@@ -50,6 +50,11 @@ type Result[T any] struct {
 // nothing.
 type Waker struct {
 	w interface{ Wake() }
+	// gen is the generation of the task w is, when it is a *Task (see
+	// state.go): the memory of a detached task is reused once it completes,
+	// and a Waker from before then must wake nothing, as it would had the
+	// task been left to the garbage collector.
+	gen uint32
 }
 
 // NewWaker returns a Waker that calls w.Wake. w should be a pointer: two
@@ -60,12 +65,17 @@ func NewWaker(w interface{ Wake() }) Waker {
 	if w == nil {
 		return Waker{}
 	}
+	if t, ok := w.(*Task); ok {
+		return Waker{w: t, gen: t.state.load().gen()}
+	}
 	return Waker{w: w}
 }
 
 // Wake schedules the task the Waker belongs to.
 func (w Waker) Wake() {
-	if w.w != nil {
+	if t, ok := w.w.(*Task); ok {
+		t.wake(w.gen)
+	} else if w.w != nil {
 		w.w.Wake()
 	}
 }
@@ -81,7 +91,7 @@ func (w Waker) WillWake(o Waker) bool {
 	}
 	if a, ok := w.w.(*Task); ok {
 		b, ok := o.w.(*Task)
-		return ok && a == b
+		return ok && a == b && w.gen == o.gen
 	}
 	// Comparing interfaces whose dynamic type is not comparable panics.
 	return reflect.TypeOf(w.w) == reflect.TypeOf(o.w) && reflect.TypeOf(w.w).Comparable() && w.w == o.w
@@ -96,9 +106,12 @@ const Budget = 128
 
 // Context is what a future is polled with: the Waker of the task polling it
 // and the task's cooperative budget for this poll.
+//
+// It is the Waker's two fields laid out flat, with the budget in what would
+// be the Waker's padding: 32 bytes, carried in every task.
 type Context struct {
-	waker  Waker
-	task   *Task
+	w      interface{ Wake() } // the Waker's
+	gen    uint32              // the Waker's
 	budget int32
 	forced bool
 }
@@ -106,16 +119,19 @@ type Context struct {
 // NewContext returns a Context with waker w and a full budget, for polling
 // futures outside a task (executors, tests).
 func NewContext(w Waker) *Context {
-	return &Context{waker: w, budget: Budget}
+	return &Context{w: w.w, gen: w.gen, budget: Budget}
 }
 
 // Waker returns the Waker of the task being polled.
-func (cx *Context) Waker() Waker { return cx.waker }
+func (cx *Context) Waker() Waker { return Waker{w: cx.w, gen: cx.gen} }
 
 // Task returns the task being polled, or nil when the future is polled
 // outside a task (Block, a test). Executors use it to place work spawned
 // from a poll near the task that spawned it.
-func (cx *Context) Task() *Task { return cx.task }
+func (cx *Context) Task() *Task {
+	t, _ := cx.w.(*Task)
+	return t
+}
 
 // Proceed spends one unit of the task's budget. Primitives that can make
 // progress call it first: when it returns false the budget is spent, the
@@ -127,7 +143,7 @@ func (cx *Context) Proceed() bool {
 		return true
 	}
 	cx.forced = true
-	cx.waker.Wake()
+	cx.Waker().Wake()
 	return false
 }
 

@@ -20,6 +20,12 @@ import "go.uber.org/atomic"
 //	bit 5  join waker     the join waker field holds a waker; while set, the
 //	                      field belongs to the task (it reads it when it
 //	                      completes), while clear it belongs to the handle
+//	bits 6-31             always zero
+//	bits 32-63 generation how many times the task's memory has been reused
+//	                      (a detached task, NewDetached); a Waker carries the
+//	                      generation it was made in, and a wake whose
+//	                      generation is not the word's does nothing. Every
+//	                      transition keeps it; only reuse (reset) moves it.
 //
 // A task starts notified (its spawner queues it once) with join interest.
 //
@@ -46,7 +52,12 @@ const (
 	stJoinWaker    state = 1 << 5
 
 	stInitial = stNotified | stJoinInterest
+
+	genShift = 32
 )
+
+// gen is the generation of the task's memory (bits 32-63).
+func (s state) gen() uint32 { return uint32(s >> genShift) }
 
 func (s state) isRunning() bool       { return s&stRunning != 0 }
 func (s state) isComplete() bool      { return s&stComplete != 0 }
@@ -137,12 +148,14 @@ func (w *stateWord) toComplete() state {
 	}
 }
 
-// toNotified is made by a wake. It reports whether the caller must submit
-// the task to its scheduler.
-func (w *stateWord) toNotified() (submit bool) {
+// toNotified is made by a wake of generation gen. It reports whether the
+// caller must submit the task to its scheduler. A wake from an earlier
+// generation (a Waker that outlived the task whose memory this now is) does
+// nothing.
+func (w *stateWord) toNotified(gen uint32) (submit bool) {
 	for {
 		cur := w.load()
-		if cur.isComplete() || cur.isNotified() {
+		if cur.isComplete() || cur.isNotified() || cur.gen() != gen {
 			return false
 		}
 		if w.cas(cur, cur|stNotified) {
@@ -192,6 +205,17 @@ func (w *stateWord) toShutdown() (owned bool) {
 			return cur.isIdle()
 		}
 	}
+}
+
+// reset starts the next generation of a complete task whose memory is
+// reused: the initial state, without join interest (nobody joins a
+// detached task), one generation on. The caller owns the task and nobody
+// else may move the word but stale wakers, which the new generation turns
+// away.
+func (w *stateWord) reset() state {
+	next := state(uint64(w.load().gen()+1)<<genShift) | stNotified
+	w.v.Store(uint64(next))
+	return next
 }
 
 // dropJoinInterest is made by a JoinHandle that detaches. It reports

@@ -67,20 +67,20 @@ func TestToComplete(t *testing.T) {
 
 func TestWakeIdleSubmits(t *testing.T) {
 	w := newStateWord(stJoinInterest)
-	require.True(t, w.toNotified())
+	require.True(t, w.toNotified(0))
 	require.True(t, w.load().isNotified())
 }
 
 func TestWakeWhileRunningOnlyMarks(t *testing.T) {
 	w := newStateWord(stRunning)
-	require.False(t, w.toNotified())
+	require.False(t, w.toNotified(0))
 	require.Equal(t, stRunning|stNotified, w.load())
 }
 
 func TestWakeWhileQueuedOrCompleteDoesNothing(t *testing.T) {
 	for _, s := range []state{stNotified, stComplete, stRunning | stNotified} {
 		w := newStateWord(s)
-		require.False(t, w.toNotified(), "from %b", s)
+		require.False(t, w.toNotified(0), "from %b", s)
 		require.Equal(t, s, w.load())
 	}
 }

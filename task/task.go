@@ -80,15 +80,12 @@ const (
 // Task is a spawned future as its executor sees it.
 type Task struct {
 	state stateWord
-	// id is 0 until ID first asks for it, then the task's number. Drawn
-	// lazily because one counter shared by every spawn on every worker
-	// costs a contended cache line per spawn, and few tasks are ever asked.
-	id    atomic.Uint64
 	body  body
 	sched Scheduler
 	cx    Context // the one Context every poll of this task uses
 
-	cancelErr atomic.Pointer[error] // Shutdown's error; nil means Abort's
+	// extra is nil for most tasks, their whole life; see extra.
+	extra atomic.Pointer[extra]
 
 	hint atomic.Uint32 // the executor's number; see Hint
 	// inSet: the task is in set's list. Guarded by set.mu; it sits here
@@ -130,20 +127,55 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	t.state = newStateWord(stInitial)
 	t.body = h
 	t.sched = s
-	t.cx.waker = Waker{w: t}
-	t.cx.task = t
+	t.cx.w = t
 	return t, h
+}
+
+// extra is what few tasks ever need, kept out of the rest: the task's ID,
+// drawn the first time one is asked for (one counter shared by every spawn
+// on every worker would cost a contended cache line per spawn), and the
+// error Shutdown cancelled it with. A record is never changed once
+// published: a writer copies it, changes the copy and swaps it in.
+type extra struct {
+	id  uint64 // 0 until ID is first called
+	err error  // Shutdown's; nil means Abort's
 }
 
 // ID returns a number unique to the task in this process.
 func (t *Task) ID() uint64 {
-	if id := t.id.Load(); id != 0 {
-		return id
+	for {
+		x := t.extra.Load()
+		if x != nil && x.id != 0 {
+			return x.id
+		}
+		n := &extra{id: nextID.Inc()}
+		if x != nil {
+			n.err = x.err
+		}
+		// Two callers may race to draw one: the first to store wins, and
+		// the other's number is never used.
+		if t.extra.CompareAndSwap(x, n) {
+			return n.id
+		}
 	}
-	// Two callers may race to draw one: the first to store wins, and the
-	// other's number is never used.
-	t.id.CompareAndSwap(0, nextID.Inc())
-	return t.id.Load()
+}
+
+// setCancelErr records err as the error the task is cancelled with, unless
+// one is recorded already.
+func (t *Task) setCancelErr(err error) {
+	for {
+		x := t.extra.Load()
+		if x != nil && x.err != nil {
+			return
+		}
+		n := &extra{err: err}
+		if x != nil {
+			n.id = x.id
+		}
+		if t.extra.CompareAndSwap(x, n) {
+			return
+		}
+	}
 }
 
 // Hint returns the number the executor last stored with SetHint (0 at
@@ -159,8 +191,11 @@ func (t *Task) Scheduler() Scheduler { return t.sched }
 
 // Wake schedules the task: a wake while it runs makes it run once more
 // after the poll; a wake while it is queued or complete does nothing.
-func (t *Task) Wake() {
-	if t.state.toNotified() {
+func (t *Task) Wake() { t.wake(t.state.load().gen()) }
+
+// wake is Wake from a Waker of generation gen.
+func (t *Task) wake(gen uint32) {
+	if t.state.toNotified(gen) {
 		t.sched.Schedule(t)
 	}
 }
@@ -187,7 +222,11 @@ func (t *Task) Run() Outcome {
 		return Done
 	}
 	if ready {
-		t.complete()
+		if t.complete() {
+			if d, ok := t.body.(*detached); ok {
+				d.reuse()
+			}
+		}
 		return Done
 	}
 	if !t.joined && t.set != nil && !t.join() {
@@ -219,19 +258,24 @@ func (t *Task) pollBody() (ready bool, perr error) {
 // cancel ends a task whose future the caller owns (running is set).
 func (t *Task) cancel() {
 	err := ErrAborted
-	if p := t.cancelErr.Load(); p != nil {
-		err = *p
+	if x := t.extra.Load(); x != nil && x.err != nil {
+		err = x.err
 	}
 	t.body.fail(err)
 	t.complete()
 }
 
-func (t *Task) complete() {
+// complete marks the task complete and lets its handle know. It reports
+// false when a closing Set has the task in the list it is shutting down,
+// so the task's memory must not be reused yet.
+func (t *Task) complete() bool {
 	s := t.state.toComplete()
+	left := true
 	if t.joined {
-		t.set.remove(t)
+		left = t.set.remove(t)
 	}
 	t.body.finish(s)
+	return left
 }
 
 // abort is JoinHandle.Abort.
@@ -246,7 +290,10 @@ func (t *Task) abort() {
 // already complete keeps its result. Executors call it for each task they
 // still hold when they stop.
 func (t *Task) Shutdown(err error) {
-	t.cancelErr.CompareAndSwap(nil, &err)
+	if err == nil {
+		err = ErrAborted
+	}
+	t.setCancelErr(err)
 	if t.state.toShutdown() {
 		t.cancel()
 	}
@@ -292,7 +339,7 @@ func (t *Task) join() bool {
 	if s.closed {
 		err := s.err
 		s.mu.Unlock()
-		t.cancelErr.CompareAndSwap(nil, &err)
+		t.setCancelErr(err)
 		return false
 	}
 	s.link(t)
@@ -328,11 +375,13 @@ func (s *Set) link(t *Task) {
 	s.n++
 }
 
-func (s *Set) remove(t *Task) {
+// remove takes t out of the set. It reports false when Close took it
+// first (and is about to Shutdown it).
+func (s *Set) remove(t *Task) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !t.inSet {
-		return
+		return false
 	}
 	t.inSet = false
 	if t.prev != nil {
@@ -345,6 +394,7 @@ func (s *Set) remove(t *Task) {
 	}
 	t.prev, t.next = nil, nil
 	s.n--
+	return true
 }
 
 // Len returns the number of tasks in the set.

@@ -65,7 +65,7 @@ func (a *acceptLoop) Poll(cx *task.Context) (error, bool) {
 			a.backoff = runtime.Sleep(acceptBackoff)
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, newClient(r.Value, a.room)).Detach()
+		runtime.GoFrom(a.rt, cx, newClient(r.Value, a.room))
 	}
 }
 

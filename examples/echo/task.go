@@ -100,7 +100,7 @@ func (a *acceptLoop) Poll(cx *task.Context) (struct{}, bool) {
 			a.pausing = true
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, task.Future[struct{}](&echoConn{c: res.Value})).Detach()
+		runtime.GoFrom(a.rt, cx, task.Future[struct{}](&echoConn{c: res.Value}))
 	}
 }
 

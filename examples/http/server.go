@@ -57,7 +57,7 @@ func (a *acceptLoop) Poll(cx *task.Context) (error, bool) {
 			a.backoff = runtime.Sleep(acceptBackoff)
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, newHTTPConn(r.Value)).Detach()
+		runtime.GoFrom(a.rt, cx, newHTTPConn(r.Value))
 	}
 }
 

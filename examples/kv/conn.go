@@ -174,7 +174,7 @@ func (a *acceptLoop) Poll(cx *task.Context) (struct{}, bool) {
 			a.pausing = true
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, newConnFuture(r.Value, a.db)).Detach()
+		runtime.GoFrom(a.rt, cx, newConnFuture(r.Value, a.db))
 	}
 }
 
@@ -237,7 +237,7 @@ func serveMetal(ctx context.Context, addr string, w io.Writer, workers int) erro
 
 	db := newStore()
 	accept := runtime.Spawn(rt, &acceptLoop{rt: rt, ln: ln, db: db})
-	runtime.Spawn(rt, &sweeper{db: db, tick: runtime.NewInterval(sweepInterval, runtime.Skip)}).Detach()
+	runtime.Go(rt, &sweeper{db: db, tick: runtime.NewInterval(sweepInterval, runtime.Skip)})
 
 	<-ctx.Done()
 	_ = ln.Close()

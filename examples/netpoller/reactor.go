@@ -111,7 +111,7 @@ func (r *Reactor) Watch(fd int, onReadable func()) error {
 	r.live.Add(1)
 	r.mu.Unlock()
 
-	runtime.Spawn(r.rt, task.Future[struct{}](w)).Detach()
+	runtime.Go(r.rt, task.Future[struct{}](w))
 	return nil
 }
 

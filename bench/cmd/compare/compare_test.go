@@ -161,6 +161,7 @@ func sampleReport() *Report {
 	}
 	rep.HTTP = append(rep.HTTP, HTTPRow{Impl: "std", Pipeline: 1, RPS: 100}, HTTPRow{Impl: "nginx", Pipeline: 1, RPS: 150})
 	rep.Micro = []MicroRow{
+		{Name: "PingPong/metal_go", Runs: 5, Median: map[string]float64{"ns/op": 400, "allocs/op": 3}},
 		{Name: "PingPong/metal", Runs: 5, Median: map[string]float64{"ns/op": 800, "allocs/op": 0}},
 		{Name: "PingPong/goroutines", Runs: 5, Median: map[string]float64{"ns/op": 1600}},
 	}
@@ -181,12 +182,23 @@ func TestMarkdownHasEveryTableAndRatio(t *testing.T) {
 		"| nginx | **150** (1.50x)",
 		"**800 B**",
 		"| PingPong | 800ns | 0 | goroutines | 1.6µs | **2.00x** |",
+		"| PingPong, go | 400ns | 3 | goroutines | 1.6µs | **4.00x** |",
 		"- syscalls: install Debian packages: linux-perf",
 		"127.0.0.1:$PORT",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("RESULTS.md lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestMicroTableComparesEachMetalWayOnlyWithTheGoAlternative(t *testing.T) {
+	_, micro, ok := strings.Cut(markdown(sampleReport()), "## 6. Scheduler")
+	if !ok {
+		t.Fatal("RESULTS.md has no micro-benchmark section")
+	}
+	if strings.Contains(micro, "| metal_go |") || strings.Contains(micro, "| metal | 800ns") {
+		t.Errorf("a metal row is listed as an alternative to another:\n%s", micro)
 	}
 }
 

@@ -307,10 +307,13 @@ func microSection(b *strings.Builder, rep *Report) {
 	p("|---|---|---|---|---|---|")
 	for _, m := range rep.Micro {
 		bench, impl, param := microGroup(m.Name)
-		if impl != "metal" {
+		if !isMetal(impl) {
 			continue
 		}
 		label := bench
+		if how, ok := strings.CutPrefix(impl, "metal_"); ok {
+			label += ", " + how // metal_go: spawned with runtime.Go
+		}
 		if param != "" {
 			label += " (" + param + ")"
 		}
@@ -321,7 +324,7 @@ func microSection(b *strings.Builder, rep *Report) {
 		alts := 0
 		for _, o := range rep.Micro {
 			ob, oi, op := microGroup(o.Name)
-			if ob != bench || oi == "metal" || op != param {
+			if ob != bench || isMetal(oi) || op != param {
 				continue
 			}
 			alts++
@@ -332,6 +335,12 @@ func microSection(b *strings.Builder, rep *Report) {
 		}
 	}
 	p("")
+}
+
+// isMetal reports whether a micro-benchmark's implementation is metal's:
+// "metal", or "metal_" and the way it was used ("metal_go").
+func isMetal(impl string) bool {
+	return impl == "metal" || strings.HasPrefix(impl, "metal_")
 }
 
 // orderedImpls lists implementations once each: std first, metal second,

@@ -83,7 +83,7 @@ func (a *metalAcceptLoop) Poll(cx *task.Context) (struct{}, bool) {
 			a.pausing = true
 			continue
 		}
-		runtime.SpawnFrom(a.rt, cx, a.serve(res.Value)).Detach()
+		runtime.GoFrom(a.rt, cx, a.serve(res.Value))
 	}
 }
 
