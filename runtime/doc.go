@@ -15,6 +15,13 @@
 //	...
 //	rt.Shutdown(ctx)
 //
+// Spawn returns a JoinHandle to wait on, abort or detach. A task nobody
+// will wait on (a connection's handler, say) is better started with Go,
+// metal's `go f()`: no handle, and the task's memory is reused once it
+// completes, so spawning from a worker allocates nothing but the caller's
+// own future. SpawnFrom and GoFrom are the same from inside a task's Poll,
+// queueing the new task on the caller's worker.
+//
 // The scheduler's design (run queues, LIFO slot, searching, parking, the
 // driver) is described at the top of worker.go, idle.go, park.go and
 // driver.go, with the reasons for its numbers.

@@ -203,8 +203,9 @@ func shardHash(t *task.Task) uint64 {
 // is Spawn. Like the Context itself, cx must not be passed to another
 // goroutine: SpawnFrom uses the caller's worker's own queue.
 func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.JoinHandle[T] {
+	w, hint := rt.caller(cx)
 	t, h := task.New(f, &rt.sched)
-	rt.spawnFrom(cx, t)
+	rt.spawnFrom(t, w, hint)
 	return h
 }
 
@@ -222,32 +223,50 @@ func Go[T any](rt *Runtime, f task.Future[T]) {
 
 // GoFrom is Go for a task of rt to call from its Poll, with the Context it
 // was given: the new task is queued to run next on the caller's worker,
-// as with SpawnFrom.
+// as with SpawnFrom, in memory that worker's tasks left.
 func GoFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) {
-	rt.spawnFrom(cx, task.NewDetached(f, &rt.sched))
+	w, hint := rt.caller(cx)
+	var spares *task.Spares
+	if w != nil {
+		spares = &w.spares
+	}
+	rt.spawnFrom(task.NewDetachedFrom(spares, f, &rt.sched), w, hint)
 }
 
-// spawnFrom makes t one of rt's tasks and queues it, on the worker running
-// the task polled with cx when there is one (SpawnFrom).
-func (rt *Runtime) spawnFrom(cx *task.Context, t *task.Task) {
-	var hint uint32
-	var parent *task.Task
-	if cx != nil {
-		if parent = cx.Task(); parent != nil && parent.Scheduler() == task.Scheduler(&rt.sched) {
-			hint = parent.Hint()
+// caller returns the worker whose goroutine is polling the task cx is the
+// Context of, when that task is rt's and the caller is that poll; and the
+// hint of the worker that task last ran on (0 if none).
+func (rt *Runtime) caller(cx *task.Context) (w *worker, hint uint32) {
+	if cx == nil {
+		return nil, 0
+	}
+	parent := cx.Task()
+	if parent == nil || parent.Scheduler() != task.Scheduler(&rt.sched) {
+		return nil, 0
+	}
+	hint = parent.Hint()
+	if hint != 0 && int(hint) <= len(rt.workers) {
+		if w := rt.workers[hint-1]; w.current == parent {
+			// The poll under way on w: this is w's goroutine.
+			return w, hint
 		}
 	}
+	return nil, hint
+}
+
+// spawnFrom makes t one of rt's tasks and queues it: on w, whose goroutine
+// is the caller's, to run next, or through Schedule near the worker of
+// hint.
+func (rt *Runtime) spawnFrom(t *task.Task, w *worker, hint uint32) {
 	if !rt.own(t, hint, true) {
 		return
 	}
 	t.SetHint(hint)
-	if hint != 0 && int(hint) <= len(rt.workers) {
-		if w := rt.workers[hint-1]; w.current == parent {
-			// Called from the poll under way on w, on w's goroutine: the
-			// ring is ours to push to.
-			w.scheduleLocal(t)
-			return
-		}
+	if w != nil {
+		// Called from the poll under way on w, on w's goroutine: the ring
+		// is ours to push to.
+		w.scheduleLocal(t)
+		return
 	}
 	rt.sched.Schedule(t)
 }

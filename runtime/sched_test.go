@@ -106,11 +106,13 @@ func TestNoLostWakeupsBetweenTasksAndGoroutines(t *testing.T) {
 }
 
 // spinner burns about d of CPU per poll, then yields, polls times. If
-// started is set, the first poll adds one to it.
+// started is set, the first poll adds one to it; if gate is set, it only
+// yields, burning nothing and counting no poll, until gate is true.
 type spinner struct {
 	d       time.Duration
 	polls   int
 	started *atomic.Int64
+	gate    *atomic.Bool
 	began   bool
 }
 
@@ -119,6 +121,10 @@ func (s *spinner) Poll(cx *task.Context) (int, bool) {
 		s.started.Add(1)
 	}
 	s.began = true
+	if s.gate != nil && !s.gate.Load() {
+		cx.Waker().Wake()
+		return 0, false
+	}
 	if s.polls == 0 {
 		return 0, true
 	}
@@ -150,12 +156,14 @@ func TestWorkStealingSpreadsLoad(t *testing.T) {
 	var hs []*task.JoinHandle[int]
 	var started atomic.Int64
 	for i := 0; i < 100; i++ {
-		hs = append(hs, runtime.Spawn(rt, task.Future[int](&spinner{d: 50 * time.Microsecond, polls: 50, started: &started})))
+		hs = append(hs, runtime.Spawn(rt, task.Future[int](&spinner{d: 50 * time.Microsecond, polls: 50, started: &started, gate: &release})))
 	}
 	// Every spinner has left the inject queue once each has been polled.
-	// By then the free worker has done a good part of the work alone (it
-	// takes from the inject queue only every ~61 polls); what stealing
-	// must show is the split after the hog lets go.
+	// Until the release they only yield, so the work is all still to do
+	// when the hog lets go, however long this goroutine waited for a
+	// thread (under the race detector, with both workers busy, it once
+	// waited until the free worker had done everything alone): what
+	// stealing must show is the split after the release.
 	for started.Load() < int64(len(hs)) {
 		time.Sleep(time.Millisecond)
 	}

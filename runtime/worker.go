@@ -82,6 +82,9 @@ type worker struct {
 
 	// Owner-only state.
 	current *task.Task // the task being polled, for SpawnFrom
+	// spares: memory of detached tasks that completed here, for the
+	// GoFrom calls of the tasks polled here.
+	spares task.Spares
 	// armed is the wheel's length when the owner last touched it: never
 	// below the true length (only the owner inserts; a rescuer only takes
 	// entries out), so armed == 0 means an empty wheel without the lock.
@@ -275,7 +278,7 @@ func (w *worker) runTask(t *task.Task) {
 	}
 	w.counters.polls++
 	w.current = t
-	outcome := t.Run()
+	outcome := t.RunWith(&w.spares)
 	w.current = nil
 	switch outcome {
 	case task.Exhausted:

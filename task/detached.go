@@ -29,7 +29,8 @@ import "sync"
 type detached struct {
 	task Task
 	fut  any
-	as   erased // polls fut as the Future it is
+	as   erased    // polls fut as the Future it is
+	next *detached // in a Spares list, while spare
 }
 
 // erased polls a future held as an any. Its implementation is a zero-size
@@ -48,8 +49,50 @@ func (futureOf[T]) poll(fut any, cx *Context) bool {
 }
 
 // detachedPool holds the memory of detached tasks that completed, each
-// reset to its next generation.
+// reset to its next generation, for any goroutine.
 var detachedPool sync.Pool
+
+// Spares keeps the memory of completed detached tasks for one goroutine
+// (an executor's thread) to reuse: a plain list, where the shared pool
+// costs a pinned per-processor queue and atomic operations both ways, and
+// the memory a thread frees last is the warmest in its cache. Past
+// maxSpares, memory goes to the shared pool. The zero Spares is empty;
+// only one goroutine may use it.
+type Spares struct {
+	head *detached
+	n    int
+}
+
+// maxSpares bounds what one Spares holds (40 KiB of tasks): enough for a
+// burst of short tasks, not so much that an idle thread sits on memory.
+const maxSpares = 256
+
+// Len returns the number of task memories sp holds.
+func (sp *Spares) Len() int { return sp.n }
+
+// take returns spare memory, from sp when it has some (sp may be nil),
+// else from the shared pool; nil if there is none.
+func (sp *Spares) take() *detached {
+	if sp != nil && sp.head != nil {
+		d := sp.head
+		sp.head, d.next = d.next, nil
+		sp.n--
+		return d
+	}
+	d, _ := detachedPool.Get().(*detached)
+	return d
+}
+
+// keep puts reset memory in sp (may be nil), or in the shared pool.
+func (sp *Spares) keep(d *detached) {
+	if sp != nil && sp.n < maxSpares {
+		d.next = sp.head
+		sp.head = d
+		sp.n++
+		return
+	}
+	detachedPool.Put(d)
+}
 
 // NewDetached makes a task of f for scheduler s whose value (or panic) is
 // dropped when it completes, as a goroutine's is. It starts notified, like
@@ -57,7 +100,13 @@ var detachedPool sync.Pool
 // NewDetached: the executor must not touch it after Run returns Done, and
 // its Wakers wake nothing from then on.
 func NewDetached[T any](f Future[T], s Scheduler) *Task {
-	d, _ := detachedPool.Get().(*detached)
+	return NewDetachedFrom(nil, f, s)
+}
+
+// NewDetachedFrom is NewDetached taking the memory from sp when it has
+// some: for an executor's thread, with the Spares it passes to RunWith.
+func NewDetachedFrom[T any](sp *Spares, f Future[T], s Scheduler) *Task {
+	d := sp.take()
 	if d == nil {
 		d = new(detached)
 		d.task.state = newStateWord(stNotified)
@@ -100,11 +149,14 @@ func dropperQuietly(d Dropper) {
 
 func (d *detached) finish(state) {}
 
-// reuse puts a detached task that completed in Run back in the pool, as
-// the next generation of its memory. Only Run calls it, as its last act.
-func (d *detached) reuse() {
+// reuse keeps a detached task that completed in Run, in sp or the shared
+// pool, as the next generation of its memory. Only Run calls it, as its
+// last act.
+func (d *detached) reuse(sp *Spares) {
 	t := &d.task
-	t.extra.Store(nil)
+	if t.extra.Load() != nil { // most tasks never have one
+		t.extra.Store(nil)
+	}
 	t.hint.Store(0)
 	t.inSet, t.fetched, t.joined = false, false, false
 	t.set, t.prev, t.next = nil, nil, nil
@@ -112,5 +164,5 @@ func (d *detached) reuse() {
 	t.cx = Context{}
 	d.as = nil
 	t.state.reset()
-	detachedPool.Put(d)
+	sp.keep(d)
 }

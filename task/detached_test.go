@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -163,4 +164,70 @@ func TestNewDetachedOfReusedMemoryDoesNotAllocate(t *testing.T) {
 	// The pool may drop an object now and then (always some, under the
 	// race detector); every other spawn reuses one.
 	require.Less(t, allocs, 0.5)
+}
+
+func TestSparesKeepMemoryForTheirGoroutineUpToTheirBound(t *testing.T) {
+	e := &coreExec{}
+	sp := &Spares{}
+	ready := Future[struct{}](FutureFunc[struct{}](func(*Context) (struct{}, bool) { return struct{}{}, true }))
+
+	first := NewDetachedFrom(sp, ready, e)
+	require.Equal(t, Done, first.RunWith(sp))
+	require.Equal(t, 1, sp.Len())
+	again := NewDetachedFrom(sp, ready, e)
+	require.Same(t, first, again, "the memory just freed is the next task's")
+	require.Equal(t, 0, sp.Len())
+	require.Equal(t, Done, again.RunWith(sp))
+
+	ts := make([]*Task, maxSpares+10)
+	for i := range ts {
+		ts[i] = NewDetachedFrom(sp, ready, e)
+	}
+	require.Equal(t, 0, sp.Len())
+	for _, tk := range ts {
+		require.Equal(t, Done, tk.RunWith(sp))
+	}
+	require.Equal(t, maxSpares, sp.Len(), "past the bound, memory goes to the shared pool")
+}
+
+func TestAStaleWakerOfSparedMemoryWakesNothing(t *testing.T) {
+	e := &coreExec{}
+	sp := &Spares{}
+	old := &waitOnce{}
+	a := NewDetachedFrom(sp, Future[struct{}](old), e)
+	require.Equal(t, Idle, a.RunWith(sp))
+	old.waker.Wake()
+	tk := e.next()
+	require.Same(t, a, tk)
+	require.Equal(t, Done, tk.RunWith(sp))
+
+	now := &pending{}
+	b := NewDetachedFrom(sp, Future[struct{}](now), e)
+	require.Same(t, a, b)
+	require.Equal(t, Idle, b.RunWith(sp))
+	old.waker.Wake()
+	require.Nil(t, e.next(), "the old generation's Waker woke the new one")
+	now.waker.Wake()
+	require.Same(t, b, e.next())
+}
+
+func TestSpawnAndRunFromSparesDoNotAllocate(t *testing.T) {
+	e := &coreExec{}
+	sp := &Spares{}
+	f := Future[struct{}](FutureFunc[struct{}](func(*Context) (struct{}, bool) { return struct{}{}, true }))
+	NewDetachedFrom(sp, f, e).RunWith(sp)
+	allocs := testing.AllocsPerRun(1000, func() {
+		NewDetachedFrom(sp, f, e).RunWith(sp)
+	})
+	require.Zero(t, allocs)
+}
+
+// A spawn allocates one object (New) or reuses one (NewDetached); what it
+// costs depends on the allocator's size class it falls in. These are the
+// classes the layout was fitted to: a field more moves a spawn up a class.
+func TestTaskMemoryStaysInItsSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(Task{}), uintptr(120))
+	require.LessOrEqual(t, unsafe.Sizeof(JoinHandle[struct{}]{}), uintptr(176))
+	require.LessOrEqual(t, unsafe.Sizeof(detached{}), uintptr(160))
+	require.LessOrEqual(t, unsafe.Sizeof(Context{}), uintptr(32))
 }

@@ -54,7 +54,7 @@ type Waker struct {
 	// state.go): the memory of a detached task is reused once it completes,
 	// and a Waker from before then must wake nothing, as it would had the
 	// task been left to the garbage collector.
-	gen uint32
+	gen uint64
 }
 
 // NewWaker returns a Waker that calls w.Wake. w should be a pointer: two
@@ -107,11 +107,11 @@ const Budget = 128
 // Context is what a future is polled with: the Waker of the task polling it
 // and the task's cooperative budget for this poll.
 //
-// It is the Waker's two fields laid out flat, with the budget in what would
-// be the Waker's padding: 32 bytes, carried in every task.
+// It holds the Waker's two fields rather than a Waker, so a task carries
+// 32 bytes of it, not 40: a Waker is 24.
 type Context struct {
 	w      interface{ Wake() } // the Waker's
-	gen    uint32              // the Waker's
+	gen    uint64              // the Waker's
 	budget int32
 	forced bool
 }

@@ -20,12 +20,15 @@ import "go.uber.org/atomic"
 //	bit 5  join waker     the join waker field holds a waker; while set, the
 //	                      field belongs to the task (it reads it when it
 //	                      completes), while clear it belongs to the handle
-//	bits 6-31             always zero
-//	bits 32-63 generation how many times the task's memory has been reused
+//	bits 6-7              always zero
+//	bits 8-63 generation  how many times the task's memory has been reused
 //	                      (a detached task, NewDetached); a Waker carries the
 //	                      generation it was made in, and a wake whose
 //	                      generation is not the word's does nothing. Every
 //	                      transition keeps it; only reuse (reset) moves it.
+//	                      56 bits: one memory reused every 100 ns would
+//	                      take two centuries to come round to a generation
+//	                      a stale Waker still holds.
 //
 // A task starts notified (its spawner queues it once) with join interest.
 //
@@ -53,11 +56,11 @@ const (
 
 	stInitial = stNotified | stJoinInterest
 
-	genShift = 32
+	genShift = 8
 )
 
-// gen is the generation of the task's memory (bits 32-63).
-func (s state) gen() uint32 { return uint32(s >> genShift) }
+// gen is the generation of the task's memory (bits 8-63).
+func (s state) gen() uint64 { return uint64(s >> genShift) }
 
 func (s state) isRunning() bool       { return s&stRunning != 0 }
 func (s state) isComplete() bool      { return s&stComplete != 0 }
@@ -152,7 +155,7 @@ func (w *stateWord) toComplete() state {
 // caller must submit the task to its scheduler. A wake from an earlier
 // generation (a Waker that outlived the task whose memory this now is) does
 // nothing.
-func (w *stateWord) toNotified(gen uint32) (submit bool) {
+func (w *stateWord) toNotified(gen uint64) (submit bool) {
 	for {
 		cur := w.load()
 		if cur.isComplete() || cur.isNotified() || cur.gen() != gen {
@@ -213,7 +216,7 @@ func (w *stateWord) toShutdown() (owned bool) {
 // else may move the word but stale wakers, which the new generation turns
 // away.
 func (w *stateWord) reset() state {
-	next := state(uint64(w.load().gen()+1)<<genShift) | stNotified
+	next := state((w.load().gen()+1)<<genShift) | stNotified
 	w.v.Store(uint64(next))
 	return next
 }

@@ -194,7 +194,7 @@ func (t *Task) Scheduler() Scheduler { return t.sched }
 func (t *Task) Wake() { t.wake(t.state.load().gen()) }
 
 // wake is Wake from a Waker of generation gen.
-func (t *Task) wake(gen uint32) {
+func (t *Task) wake(gen uint64) {
 	if t.state.toNotified(gen) {
 		t.sched.Schedule(t)
 	}
@@ -206,7 +206,12 @@ func (t *Task) IsComplete() bool { return t.state.load().isComplete() }
 // Run polls the task once, on the calling goroutine. The executor calls it
 // for each time the task comes out of its run queue. A panic in the future
 // ends the task with a *PanicError; it does not reach the caller.
-func (t *Task) Run() Outcome {
+func (t *Task) Run() Outcome { return t.RunWith(nil) }
+
+// RunWith is Run for an executor's thread that keeps Spares: the memory of
+// a detached task that completes goes to sp (when not nil), for the
+// thread's next NewDetachedFrom.
+func (t *Task) RunWith(sp *Spares) Outcome {
 	switch t.state.toRunning() {
 	case runFailed:
 		return Done
@@ -224,7 +229,7 @@ func (t *Task) Run() Outcome {
 	if ready {
 		if t.complete() {
 			if d, ok := t.body.(*detached); ok {
-				d.reuse()
+				d.reuse(sp)
 			}
 		}
 		return Done
