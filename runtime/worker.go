@@ -367,6 +367,7 @@ func (w *worker) park() {
 	rt.idle.toParked(w.id, w.searching)
 	w.searching = false
 	w.counters.parks++
+	w.spares.Trim() // an idle worker holds few
 	w.publish()
 	// Work queued for us between our last look and the parked flag woke
 	// nobody: look again, now that every producer after this point will

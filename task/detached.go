@@ -63,9 +63,35 @@ type Spares struct {
 	n    int
 }
 
-// maxSpares bounds what one Spares holds (40 KiB of tasks): enough for a
-// burst of short tasks, not so much that an idle thread sits on memory.
-const maxSpares = 256
+// maxSpares bounds what one Spares holds (640 KiB of tasks, at most, for
+// a busy thread): enough for a burst of thousands of short tasks. A thread
+// going idle gives back all but keptSpares (Trim), so an idle thread sits
+// on 40 KiB.
+const (
+	maxSpares  = 4096
+	keptSpares = 256
+)
+
+// Trim gives the shared pool all but the keptSpares memories sp freed
+// last (the warmest): for a thread about to sleep.
+func (sp *Spares) Trim() {
+	if sp.n <= keptSpares {
+		return
+	}
+	last := sp.head
+	for range keptSpares - 1 {
+		last = last.next
+	}
+	d := last.next
+	last.next = nil
+	sp.n = keptSpares
+	for d != nil {
+		next := d.next
+		d.next = nil
+		detachedPool.Put(d)
+		d = next
+	}
+}
 
 // Len returns the number of task memories sp holds.
 func (sp *Spares) Len() int { return sp.n }

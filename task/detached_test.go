@@ -188,6 +188,11 @@ func TestSparesKeepMemoryForTheirGoroutineUpToTheirBound(t *testing.T) {
 		require.Equal(t, Done, tk.RunWith(sp))
 	}
 	require.Equal(t, maxSpares, sp.Len(), "past the bound, memory goes to the shared pool")
+
+	newest := ts[maxSpares-1] // the last that went to sp, not to the pool
+	sp.Trim()
+	require.Equal(t, keptSpares, sp.Len(), "a thread going idle keeps a few")
+	require.Same(t, newest, NewDetachedFrom(sp, ready, e), "the warmest memory is kept, and taken first")
 }
 
 func TestAStaleWakerOfSparedMemoryWakesNothing(t *testing.T) {
