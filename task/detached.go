@@ -137,14 +137,12 @@ func NewDetachedFrom[T any](sp *Spares, f Future[T], s Scheduler) *Task {
 		d = new(detached)
 		d.task.state = newStateWord(stNotified)
 	}
-	if f != nil {
-		d.fut = f
-	}
+	d.fut = f // a nil Future is a nil any: the task ends with ErrNilFuture
 	d.as = futureOf[T]{}
 	t := &d.task
 	t.body = d
 	t.sched = s
-	t.cx.w, t.cx.gen = t, t.state.load().gen()
+	t.cx.w, t.cx.gen, t.cx.own = t, t.state.load().gen(), true
 	return t
 }
 

@@ -236,3 +236,18 @@ func TestTaskMemoryStaysInItsSizeClass(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(detached{}), uintptr(160))
 	require.LessOrEqual(t, unsafe.Sizeof(Context{}), uintptr(32))
 }
+
+func TestOnlyATasksOwnContextNamesTheTask(t *testing.T) {
+	e := &coreExec{}
+	var seen *Task
+	tk := NewDetached(Future[struct{}](FutureFunc[struct{}](func(cx *Context) (struct{}, bool) {
+		seen = cx.Task()
+		return struct{}{}, false
+	})), e)
+	require.Equal(t, Idle, tk.Run())
+	require.Same(t, tk, seen)
+	// A Context made elsewhere with the task's Waker wakes the task but is
+	// not its poll: executors place spawns by Task, and only the poll's
+	// own goroutine may do that.
+	require.Nil(t, NewContext(NewWaker(tk)).Task())
+}

@@ -114,6 +114,7 @@ type Context struct {
 	gen    uint64              // the Waker's
 	budget int32
 	forced bool
+	own    bool // the Context of the task w is, made with it: see Task
 }
 
 // NewContext returns a Context with waker w and a full budget, for polling
@@ -129,8 +130,10 @@ func (cx *Context) Waker() Waker { return Waker{w: cx.w, gen: cx.gen} }
 // outside a task (Block, a test). Executors use it to place work spawned
 // from a poll near the task that spawned it.
 func (cx *Context) Task() *Task {
-	t, _ := cx.w.(*Task)
-	return t
+	if !cx.own {
+		return nil // NewContext's, even of a task's Waker
+	}
+	return cx.w.(*Task)
 }
 
 // Proceed spends one unit of the task's budget. Primitives that can make

@@ -127,7 +127,7 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	t.state = newStateWord(stInitial)
 	t.body = h
 	t.sched = s
-	t.cx.w = t
+	t.cx.w, t.cx.own = t, true
 	return t, h
 }
 
