@@ -20,9 +20,11 @@ import (
 //     Task is its first field, the future and the result follow, so
 //     spawning allocates once.
 //   - The state word (state.go) decides every race between runners, wakers,
-//     Abort, Shutdown and the handle. A Waker is a pointer to the Task: the
-//     garbage collector keeps a task alive while anything can still wake
-//     it, so there is no reference count in the word.
+//     Abort, Shutdown and the handle. A Waker is a pointer to the Task and
+//     the task's generation: the garbage collector keeps a task alive while
+//     anything can still wake it, so there is no reference count in the
+//     word, and a detached task's memory, which is reused (detached.go),
+//     turns away the wakes of its earlier generations.
 
 // ErrAborted is the error of a task ended by JoinHandle.Abort.
 var ErrAborted = errors.New("task: aborted")
