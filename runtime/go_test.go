@@ -4,6 +4,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	goruntime "runtime"
 	"sync/atomic"
 	"testing"
@@ -44,7 +45,13 @@ func (g goFromTask) Poll(cx *task.Context) (struct{}, bool) {
 }
 
 func TestGoRunsEveryTaskAndItsPanicsHurtNobody(t *testing.T) {
-	rt := newRuntime(t)
+	var handled atomic.Int64
+	rt := newRuntime(t, runtime.WithPanicHandler(func(err *task.PanicError) {
+		if err.Value == "boom" && errors.Is(err, task.ErrPanicked) {
+			handled.Add(1)
+		}
+		panic("the handler's own panic is dropped")
+	}))
 	const n = 5000
 	c := newCountdown(2 * n)
 	for i := range n {
@@ -60,6 +67,14 @@ func TestGoRunsEveryTaskAndItsPanicsHurtNobody(t *testing.T) {
 	v, err := waitBounded(t, runtime.Spawn(rt, ready(7)))
 	require.NoError(t, err)
 	require.Equal(t, 7, v)
+	// Each panic reached the handler, and the count, before its task
+	// ended (the countdown counts before the panic, so wait for them).
+	const panics = 2 * n / 10
+	waitCount(t, &handled, panics, "panics handled")
+	require.Equal(t, uint64(panics), rt.Metrics().Panics)
+
+	_, err = runtime.New(runtime.WithPanicHandler(nil))
+	require.Error(t, err)
 }
 
 // idleForever is pending at every poll and counts its polls and Drops.

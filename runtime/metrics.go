@@ -74,6 +74,7 @@ type Metrics struct {
 	BlockingLive int             `json:"blocking_live"` // goroutines of the blocking pool
 	Searching    int             `json:"searching"`     // workers searching for work
 	Unparked     int             `json:"unparked"`      // workers not parked
+	Panics       uint64          `json:"panics"`        // panics of tasks started with Go, which have no handle to carry them
 }
 
 // Metrics returns a snapshot of rt's counters. Busy workers publish theirs
@@ -86,6 +87,7 @@ func (rt *Runtime) Metrics() Metrics {
 		BlockingLive: rt.blocking.live(),
 		Searching:    rt.idle.load().searching(),
 		Unparked:     rt.idle.load().unparked(),
+		Panics:       rt.panics.Load(),
 	}
 	for i, w := range rt.workers {
 		p := &w.pub

@@ -35,6 +35,11 @@ type Runtime struct {
 	blocking *blockingPool
 	clock    *clock
 
+	// panics counts the panics of tasks started with Go (they have no
+	// handle to carry them); onPanic is WithPanicHandler's, or nil.
+	panics  atomic.Uint64
+	onPanic func(*task.PanicError)
+
 	closed   atomic.Bool // Shutdown began: no new tasks
 	stopping atomic.Bool // workers must return
 	done     chan struct{}
@@ -49,6 +54,7 @@ type config struct {
 	workers     int
 	maxBlocking int
 	paused      bool
+	onPanic     func(*task.PanicError)
 }
 
 // WithWorkers sets the number of worker goroutines (default GOMAXPROCS).
@@ -74,6 +80,21 @@ func WithMaxBlocking(n int) Option {
 	}
 }
 
+// WithPanicHandler calls h with the panic of every task started with Go or
+// GoFrom, which have no JoinHandle to carry it (Metrics counts them in
+// Panics either way). h runs on the worker that ran the task, before the
+// worker goes on: it must not block. A panic in h itself is recovered and
+// dropped.
+func WithPanicHandler(h func(*task.PanicError)) Option {
+	return func(c *config) error {
+		if h == nil {
+			return errors.New("runtime: WithPanicHandler(nil)")
+		}
+		c.onPanic = h
+		return nil
+	}
+}
+
 // New starts a runtime: its workers are running when it returns.
 func New(opts ...Option) (*Runtime, error) {
 	c := config{workers: goruntime.GOMAXPROCS(0), maxBlocking: 512}
@@ -95,6 +116,7 @@ func New(opts ...Option) (*Runtime, error) {
 		done:   make(chan struct{}),
 		clock:  newClock(c.paused),
 	}
+	rt.onPanic = c.onPanic
 	rt.sched.rt = rt
 	rt.blocking = newBlockingPool(c.maxBlocking)
 	rt.workers = make([]*worker, c.workers)
@@ -130,6 +152,17 @@ func (s *scheduler) Schedule(t *task.Task) {
 		return
 	}
 	rt.notifyParked()
+}
+
+// ReportPanic counts the panic of a task started with Go and hands it to
+// WithPanicHandler's handler (task.PanicReporter).
+func (s *scheduler) ReportPanic(err *task.PanicError) {
+	rt := s.rt
+	rt.panics.Add(1)
+	if rt.onPanic != nil {
+		defer func() { _ = recover() }()
+		rt.onPanic(err)
+	}
 }
 
 // notifyParked wakes one parked worker if nobody is searching for work.
@@ -210,10 +243,11 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 }
 
 // Go starts f as a task on rt that nobody joins, as `go f()` starts a
-// goroutine: its value is dropped, and so is its error or panic. It is
-// Spawn without the handle, and cheaper, since the task's memory serves
-// another Go once the task completes (task.NewDetached). After Shutdown
-// began, f is dropped without being polled.
+// goroutine: its value is dropped. A panic ends it, is counted in
+// Metrics.Panics and goes to WithPanicHandler's handler; the worker goes
+// on. It is Spawn without the handle, and cheaper, since the task's
+// memory serves another Go once the task completes (task.NewDetached).
+// After Shutdown began, f is dropped without being polled.
 func Go[T any](rt *Runtime, f task.Future[T]) {
 	t := task.NewDetached(f, &rt.sched)
 	if rt.own(t, 0, true) {

@@ -157,7 +157,19 @@ func (d *detached) poll(cx *Context) (bool, error) {
 	return false, nil
 }
 
-func (d *detached) fail(error) {
+// PanicReporter is a Scheduler told of the panics of its detached tasks,
+// which have no handle to carry them (a runtime counts them, and hands
+// them to a handler of the user's).
+type PanicReporter interface {
+	ReportPanic(err *PanicError)
+}
+
+func (d *detached) fail(err error) {
+	if pe, ok := err.(*PanicError); ok {
+		if r, ok := d.task.sched.(PanicReporter); ok {
+			r.ReportPanic(pe)
+		}
+	}
 	f := d.fut
 	d.fut = nil
 	if dr, ok := f.(Dropper); ok {
