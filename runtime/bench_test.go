@@ -66,28 +66,27 @@ func (d decTask) Poll(*task.Context) (struct{}, bool) {
 }
 
 func BenchmarkSpawnManyRemote(b *testing.B) {
-	b.Run("metal_go", func(b *testing.B) {
-		rt := benchRuntime(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			c := newCountdown(spawnMany)
-			for i := 0; i < spawnMany; i++ {
-				runtime.Go(rt, task.Future[struct{}](decTask{c}))
-			}
-			<-c.done
+	for _, goSpawn := range []bool{true, false} {
+		name := "metal"
+		if goSpawn {
+			name = "metal_go"
 		}
-	})
-	b.Run("metal", func(b *testing.B) {
-		rt := benchRuntime(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			c := newCountdown(spawnMany)
-			for i := 0; i < spawnMany; i++ {
-				runtime.Spawn(rt, task.Future[struct{}](decTask{c})).Detach()
+		b.Run(name, func(b *testing.B) {
+			rt := benchRuntime(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				c := newCountdown(spawnMany)
+				for i := 0; i < spawnMany; i++ {
+					if goSpawn {
+						runtime.Go(rt, task.Future[struct{}](decTask{c}))
+					} else {
+						runtime.Spawn(rt, task.Future[struct{}](decTask{c})).Detach()
+					}
+				}
+				<-c.done
 			}
-			<-c.done
-		}
-	})
+		})
+	}
 	b.Run("goroutines", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

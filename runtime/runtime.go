@@ -177,10 +177,7 @@ func (rt *Runtime) notifyParked() {
 // After Shutdown began, the handle's error matches ErrShutdown.
 func Spawn[T any](rt *Runtime, f task.Future[T]) *task.JoinHandle[T] {
 	t, h := task.New(f, &rt.sched)
-	if !rt.own(t, 0, true) {
-		return h
-	}
-	rt.sched.Schedule(t)
+	rt.spawnFrom(t, nil, 0)
 	return h
 }
 
@@ -249,10 +246,7 @@ func SpawnFrom[T any](rt *Runtime, cx *task.Context, f task.Future[T]) *task.Joi
 // memory serves another Go once the task completes (task.NewDetached).
 // After Shutdown began, f is dropped without being polled.
 func Go[T any](rt *Runtime, f task.Future[T]) {
-	t := task.NewDetached(f, &rt.sched)
-	if rt.own(t, 0, true) {
-		rt.sched.Schedule(t)
-	}
+	rt.spawnFrom(task.NewDetached(f, &rt.sched), nil, 0)
 }
 
 // GoFrom is Go for a task of rt to call from its Poll, with the Context it
@@ -290,12 +284,14 @@ func (rt *Runtime) caller(cx *task.Context) (w *worker, hint uint32) {
 
 // spawnFrom makes t one of rt's tasks and queues it: on w, whose goroutine
 // is the caller's, to run next, or through Schedule near the worker of
-// hint.
+// hint (0: the inject queue).
 func (rt *Runtime) spawnFrom(t *task.Task, w *worker, hint uint32) {
 	if !rt.own(t, hint, true) {
 		return
 	}
-	t.SetHint(hint)
+	if hint != 0 { // a new task's hint is 0 already
+		t.SetHint(hint)
+	}
 	if w != nil {
 		// Called from the poll under way on w, on w's goroutine: the ring
 		// is ours to push to.

@@ -139,11 +139,8 @@ func NewDetachedFrom[T any](sp *Spares, f Future[T], s Scheduler) *Task {
 	}
 	d.fut = f // a nil Future is a nil any: the task ends with ErrNilFuture
 	d.as = futureOf[T]{}
-	t := &d.task
-	t.body = d
-	t.sched = s
-	t.cx.w, t.cx.gen, t.cx.own = t, t.state.load().gen(), true
-	return t
+	d.task.bind(d, s)
+	return &d.task
 }
 
 func (d *detached) poll(cx *Context) (bool, error) {
@@ -172,15 +169,7 @@ func (d *detached) fail(err error) {
 	}
 	f := d.fut
 	d.fut = nil
-	if dr, ok := f.(Dropper); ok {
-		dropperQuietly(dr)
-	}
-}
-
-// dropperQuietly drops d; a panic in its Drop is not the caller's problem.
-func dropperQuietly(d Dropper) {
-	defer func() { _ = recover() }()
-	d.Drop()
+	dropQuietly(f)
 }
 
 func (d *detached) finish(state) {}

@@ -39,10 +39,13 @@ func (h *JoinHandle[T]) fail(err error) {
 	}
 }
 
-// dropQuietly drops f; a panic in its Drop is not the caller's problem.
-func dropQuietly[T any](f Future[T]) {
-	defer func() { _ = recover() }()
-	Drop(f)
+// dropQuietly drops f (a Future of any type) if it is a Dropper; a panic
+// in its Drop is not the caller's problem.
+func dropQuietly(f any) {
+	if d, ok := f.(Dropper); ok {
+		defer func() { _ = recover() }()
+		d.Drop()
+	}
 }
 
 func (h *JoinHandle[T]) finish(s state) {

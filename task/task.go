@@ -127,10 +127,16 @@ func New[T any](f Future[T], s Scheduler) (*Task, *JoinHandle[T]) {
 	h := &JoinHandle[T]{future: f}
 	t := &h.task
 	t.state = newStateWord(stInitial)
-	t.body = h
-	t.sched = s
-	t.cx.w, t.cx.own = t, true
+	t.bind(h, s)
 	return t, h
+}
+
+// bind gives a new task (or a detached task's memory starting its next
+// generation) its body and scheduler, and its Context the task's Waker.
+func (t *Task) bind(b body, s Scheduler) {
+	t.body = b
+	t.sched = s
+	t.cx.w, t.cx.gen, t.cx.own = t, t.state.load().gen(), true
 }
 
 // extra is what few tasks ever need, kept out of the rest: the task's ID,
